@@ -1,0 +1,93 @@
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from catalog import services
+from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "locator", "max_items", "video_count", "created_by", "created_at", "last_ingested_at"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["locator"]
+    readonly_fields = ["created_at", "last_ingested_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        return super().get_queryset(request).annotate(video_total=Count("videos"))
+
+    @admin.display(ordering="video_total", description="videos")
+    def video_count(self, source: Source) -> int:
+        return source.video_total
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "extractor", "uploader", "duration_seconds", "status", "progress_percent", "created_at"]
+    list_filter = ["status", "extractor", "licence", "created_at"]
+    search_fields = ["title", "uploader", "external_id", "url", "sha256"]
+    readonly_fields = ["sha256", "progress", "created_at", "updated_at"]
+    raw_id_fields = ["source"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="progress")
+    def progress_percent(self, video: Video) -> str:
+        percent = (video.progress or {}).get("percent")
+        return "" if percent is None else f"{percent:.0f}%"
+
+
+class TimeReadingInline(admin.TabularInline):
+    model = TimeReading
+    extra = 0
+    fields = ["hour", "minute", "meridiem", "confidence", "method", "status", "shown_at_seconds", "verified_by"]
+    raw_id_fields = ["verified_by"]
+
+
+@admin.register(ClockSighting)
+class ClockSightingAdmin(admin.ModelAdmin):
+    list_display = ["id", "video", "start_seconds", "end_seconds", "kind", "confidence"]
+    list_filter = ["kind"]
+    search_fields = ["video__title"]
+    raw_id_fields = ["video"]
+    inlines = [TimeReadingInline]
+
+
+@admin.register(TimeReading)
+class TimeReadingAdmin(admin.ModelAdmin):
+    list_display = ["id", "__str__", "sighting", "confidence", "method", "status", "is_verified", "verified_by"]
+    list_filter = ["status", "method", "meridiem", ("verified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["sighting__video__title"]
+    raw_id_fields = ["sighting", "verified_by"]
+    readonly_fields = ["verified_at", "created_at"]
+    actions = ["mark_verified"]
+
+    @admin.display(boolean=True, description="verified")
+    def is_verified(self, reading: TimeReading) -> bool:
+        return reading.is_verified
+
+    @admin.action(description="Mark the selected readings as verified by me")
+    def mark_verified(self, request: HttpRequest, readings: QuerySet[TimeReading]) -> None:
+        count = services.readings_verify(readings=readings, user=request.user)
+        self.message_user(request, f"{count} reading(s) verified.")
+
+
+@admin.register(Snippet)
+class SnippetAdmin(admin.ModelAdmin):
+    list_display = ["id", "minute_label", "video", "start_seconds", "end_seconds", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["video__title"]
+    raw_id_fields = ["video", "reading"]
+    ordering = ["minute_of_day"]
+
+    @admin.display(ordering="minute_of_day", description="minute")
+    def minute_label(self, snippet: Snippet) -> str:
+        return snippet.minute_label
+
+
+@admin.register(SceneEmbedding)
+class SceneEmbeddingAdmin(admin.ModelAdmin):
+    list_display = ["id", "video", "second", "snippet", "model_name", "created_at"]
+    list_filter = ["model_name"]
+    search_fields = ["video__title"]
+    raw_id_fields = ["video", "snippet"]
+    exclude = ["embedding"]

@@ -1,0 +1,80 @@
+"""The read API. Thin views: validate parameters, call a selector, serialize."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import selectors
+from catalog.serializers import (
+    MinutesSerializer,
+    NowQuerySerializer,
+    NowSerializer,
+    SnippetQuerySerializer,
+    SnippetSerializer,
+    VideoQuerySerializer,
+    VideoSerializer,
+)
+
+
+def _query(serializer_class: type, request: Request) -> dict:
+    """Validated query parameters; a 400 with a message per bad parameter otherwise."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(parameters=[VideoQuerySerializer])
+class VideoList(generics.ListAPIView):
+    serializer_class = VideoSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return selectors.video_list(**_query(VideoQuerySerializer, self.request))
+
+
+class VideoDetail(generics.RetrieveAPIView):
+    serializer_class = VideoSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return selectors.video_list()
+
+
+@extend_schema(parameters=[SnippetQuerySerializer])
+class SnippetList(generics.ListAPIView):
+    serializer_class = SnippetSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        params = _query(SnippetQuerySerializer, self.request)
+        return selectors.snippet_list(minute_of_day=params.get("minute"), video_id=params.get("video"))
+
+
+@extend_schema(responses=MinutesSerializer)
+@api_view(["GET"])
+def minutes(request: Request) -> Response:
+    counts = selectors.minute_counts()
+    return Response(
+        {
+            "counts": counts,
+            "covered_minutes": sum(1 for count in counts if count),
+            "total_snippets": selectors.snippet_list().count(),
+        }
+    )
+
+
+@extend_schema(parameters=[NowQuerySerializer], responses=NowSerializer)
+@api_view(["GET"])
+def now(request: Request) -> Response:
+    params = _query(NowQuerySerializer, request)
+    schedule = selectors.now_schedule(at=params["at"], tz=params["tz"], upcoming=params["upcoming"])
+    payload = {
+        "server_time": timezone.now(),
+        "time_zone": str(params["tz"]),
+        "current": schedule[0],
+        "upcoming": schedule[1:],
+    }
+    return Response(NowSerializer(payload, context={"request": request}).data)
+

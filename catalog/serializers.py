@@ -1,0 +1,157 @@
+"""DRF serializers: the API's output shapes, and validation of its query parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+
+from catalog.models import Snippet, TimeReading, Video
+from pipeline.clock_time import format_minute_of_day, parse_minute_of_day
+
+# -- output --------------------------------------------------------------------------------
+
+
+class VideoSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Video
+        fields = ["id", "title", "url", "uploader", "licence"]
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    snippet_count = serializers.IntegerField(read_only=True)
+    source = serializers.CharField(source="source.__str__", default=None, read_only=True)
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "source", "extractor", "external_id", "url", "title", "uploader", "duration_seconds",
+            "upload_date", "licence", "file", "sha256", "status", "error", "progress", "snippet_count",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class ReadingSerializer(serializers.ModelSerializer):
+    time = serializers.CharField(source="clock_time.__str__", read_only=True)
+
+    class Meta:
+        model = TimeReading
+        fields = ["id", "time", "hour", "minute", "meridiem", "confidence", "method", "status", "shown_at_seconds"]
+
+
+class SnippetSerializer(serializers.ModelSerializer):
+    minute = serializers.CharField(source="minute_label", read_only=True)
+    video = VideoSummarySerializer(read_only=True)
+    reading = ReadingSerializer(read_only=True)
+    shown_at_offset = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Snippet
+        fields = [
+            "id", "minute", "minute_of_day", "video", "reading", "start_seconds", "end_seconds",
+            "shown_at_offset", "file", "thumbnail", "status",
+        ]  # fmt: skip
+
+
+class MinutesSerializer(serializers.Serializer):
+    counts = serializers.ListField(child=serializers.IntegerField(), help_text="1440 counts, index = minute of day.")
+    covered_minutes = serializers.IntegerField()
+    total_snippets = serializers.IntegerField()
+
+
+class ScheduledClipSerializer(serializers.Serializer):
+    minute = serializers.SerializerMethodField()
+    minute_of_day = serializers.IntegerField()
+    starts_at = serializers.DateTimeField(help_text="Wall-clock start of this minute, in the requested time zone.")
+    offset_seconds = serializers.FloatField(help_text="The clip's position at starts_at.")
+    fallback = serializers.BooleanField(help_text="True when this minute has no clip and borrows an earlier one.")
+    fallback_from = serializers.SerializerMethodField()
+    snippet = SnippetSerializer(allow_null=True)
+
+    def get_minute(self, clip: object) -> str:
+        return format_minute_of_day(clip.minute_of_day)
+
+    def get_fallback_from(self, clip: object) -> str | None:
+        return format_minute_of_day(clip.served_minute) if clip.fallback else None
+
+
+class NowSerializer(serializers.Serializer):
+    server_time = serializers.DateTimeField()
+    time_zone = serializers.CharField()
+    current = ScheduledClipSerializer()
+    upcoming = ScheduledClipSerializer(many=True)
+
+
+# -- query parameters ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class _ParsedCharField(serializers.CharField):
+    """A text parameter parsed into another type. Length is checked before parsing, because
+    CharField's max_length validator runs after to_internal_value, on the parsed value."""
+
+    max_input_length = 64
+
+    def to_internal_value(self, data: object) -> str:
+        text = super().to_internal_value(data)
+        if len(text) > self.max_input_length:
+            raise serializers.ValidationError(f"too long: at most {self.max_input_length} characters")
+        return text
+
+
+class MinuteField(_ParsedCharField):
+    """HH:MM on a 24-hour clock, validated to a minute of the day (0-1439)."""
+
+    def to_internal_value(self, data: object) -> int:
+        text = super().to_internal_value(data)
+        try:
+            return parse_minute_of_day(text)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class TimeZoneField(_ParsedCharField):
+    def to_internal_value(self, data: object) -> ZoneInfo:
+        name = super().to_internal_value(data)
+        # Only names from the tz database: never let a parameter reach the file system.
+        if name not in _time_zone_names():
+            raise serializers.ValidationError(f"unknown time zone {name[:64]!r}; use an IANA name like Europe/Paris")
+        return ZoneInfo(name)
+
+
+class SnippetQuerySerializer(serializers.Serializer):
+    minute = MinuteField(required=False, help_text="HH:MM, 00:00-23:59.")
+    video = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class VideoQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Video.Status.choices, required=False)
+
+
+class NowQuerySerializer(serializers.Serializer):
+    tz = TimeZoneField(required=False, help_text="IANA time zone, e.g. Europe/Paris.")
+    at = serializers.CharField(
+        required=False, max_length=40, help_text="Preview another instant (ISO 8601); a time without offset is read in `tz`."
+    )
+    upcoming = serializers.IntegerField(required=False, min_value=0, max_value=60)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs.setdefault("tz", ZoneInfo(settings.TIME_ZONE))
+        attrs.setdefault("upcoming", settings.NOW_UPCOMING)
+        if "at" in attrs:
+            try:
+                at = datetime.fromisoformat(attrs["at"])
+            except ValueError:
+                raise serializers.ValidationError({"at": "not an ISO 8601 date and time"}) from None
+            attrs["at"] = at if at.tzinfo is not None else at.replace(tzinfo=attrs["tz"])
+        else:
+            attrs["at"] = timezone.now()
+        return attrs

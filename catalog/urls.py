@@ -1,0 +1,13 @@
+from django.urls import path
+
+from catalog import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/videos/", api.VideoList.as_view(), name="api-videos"),
+    path("api/videos/<int:pk>/", api.VideoDetail.as_view(), name="api-video"),
+    path("api/snippets/", api.SnippetList.as_view(), name="api-snippets"),
+    path("api/minutes/", api.minutes, name="api-minutes"),
+    path("api/now", api.now, name="api-now"),
+]

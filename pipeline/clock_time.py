@@ -1,0 +1,64 @@
+"""Times of day as clocks show them: 12-hour faces, an AM/PM that may be unknown, minutes of the day."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MINUTES_PER_DAY = 1440
+MINUTES_PER_HALF_DAY = 720
+
+_HH_MM = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
+
+
+class Meridiem(StrEnum):
+    AM = "am"
+    PM = "pm"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ClockTime:
+    """What a clock shows: hour 1-12 and minute 0-59; AM/PM is often unknowable from a dial."""
+
+    hour: int
+    minute: int
+    meridiem: Meridiem = Meridiem.UNKNOWN
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.hour <= 12:
+            raise ValueError(f"hour must be 1-12, got {self.hour}")
+        if not 0 <= self.minute <= 59:
+            raise ValueError(f"minute must be 0-59, got {self.minute}")
+
+    @property
+    def minutes_of_day(self) -> tuple[int, ...]:
+        """Every minute of the day this clock could be showing: one slot, or two when AM/PM is unknown."""
+        morning = (self.hour % 12) * 60 + self.minute
+        if self.meridiem is Meridiem.AM:
+            return (morning,)
+        if self.meridiem is Meridiem.PM:
+            return (morning + MINUTES_PER_HALF_DAY,)
+        return (morning, morning + MINUTES_PER_HALF_DAY)
+
+    def __str__(self) -> str:
+        suffix = "" if self.meridiem is Meridiem.UNKNOWN else f" {self.meridiem.value.upper()}"
+        return f"{self.hour}:{self.minute:02d}{suffix}"
+
+
+def parse_minute_of_day(text: str) -> int:
+    """'HH:MM' on a 24-hour clock (00:00-23:59) to a minute of the day; ValueError with a clear message."""
+    match = _HH_MM.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a time; use HH:MM on a 24-hour clock, e.g. 09:05 or 23:59")
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r} is not a time of day; hours run 00-23 and minutes 00-59")
+    return hour * 60 + minute
+
+
+def format_minute_of_day(minute_of_day: int) -> str:
+    if not 0 <= minute_of_day < MINUTES_PER_DAY:
+        raise ValueError(f"minute of day must be 0-1439, got {minute_of_day}")
+    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"

@@ -1,0 +1,44 @@
+"""Test-wide fixtures: one embedded PostgreSQL server (the same kind `make run` uses) per test session."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from clockweb.embedded_postgres import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def embedded_test_server() -> Iterator[EmbeddedPostgres | None]:
+    """A fresh embedded server in a temporary directory; None when DATABASE_URL names a server."""
+    if settings.EMBEDDED_PGDATA is None:
+        yield None
+        return
+    root = Path(tempfile.mkdtemp(prefix="clockweb-test-"))
+    server = EmbeddedPostgres(root / "postgres")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, embedded_test_server: EmbeddedPostgres | None
+) -> None:
+    # Point Django at the test server before the first connection opens. The connection
+    # holds this very dict, so changing it in place is enough.
+    if embedded_test_server is not None:
+        settings.DATABASES["default"]["HOST"] = str(embedded_test_server.socket_dir)
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path: Path) -> None:  # noqa: ANN001
+    settings.MEDIA_ROOT = tmp_path / "media"

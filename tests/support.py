@@ -1,0 +1,78 @@
+"""Helpers shared by tests: catalog rows with sensible defaults, and subprocess environments."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from pathlib import Path
+
+from catalog.models import ClockSighting, Snippet, TimeReading, Video
+from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_ids = itertools.count(1)
+
+
+def make_video(**fields: object) -> Video:
+    n = next(_ids)
+    defaults: dict[str, object] = {
+        "extractor": "generic",
+        "external_id": f"video-{n}",
+        "title": f"Film {n}",
+        "url": f"https://example.org/{n}",
+        "status": Video.Status.PROCESSED,
+    }
+    return Video.objects.create(**{**defaults, **fields})
+
+
+def make_snippet(
+    minute_of_day: int,
+    *,
+    meridiem: Meridiem | None = None,
+    confidence: float = 0.9,
+    video: Video | None = None,
+    start: float = 10.0,
+    shown_at: float = 14.5,
+    status: str = Snippet.Status.READY,
+) -> Snippet:
+    """A ready snippet whose reading shows `minute_of_day` (24-hour); meridiem defaults to what the minute implies."""
+    video = video or make_video()
+    if meridiem is None:
+        meridiem = Meridiem.PM if minute_of_day >= MINUTES_PER_HALF_DAY else Meridiem.AM
+    hour = (minute_of_day // 60) % 12 or 12
+    sighting = ClockSighting.objects.create(
+        video=video, start_seconds=start, end_seconds=start + 10, confidence=0.95, kind="analog"
+    )
+    reading = TimeReading.objects.create(
+        sighting=sighting,
+        hour=hour,
+        minute=minute_of_day % 60,
+        meridiem=meridiem.value,
+        confidence=confidence,
+        method=TimeReading.Method.ANALOG_MODEL,
+        shown_at_seconds=shown_at,
+    )
+    placed = minute_of_day % MINUTES_PER_HALF_DAY if meridiem is Meridiem.UNKNOWN else minute_of_day
+    return Snippet.objects.create(
+        video=video,
+        reading=reading,
+        start_seconds=start,
+        end_seconds=start + 10,
+        minute_of_day=placed,
+        status=status,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def project_env(**overrides: str) -> dict[str, str]:
+    """The environment for a subprocess of this project, without the caller's DATABASE_URL or REDIS_URL."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
