@@ -23,7 +23,16 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "extractor", "uploader", "duration_seconds", "status", "progress_percent", "created_at"]
+    list_display = [
+        "id",
+        "title",
+        "extractor",
+        "uploader",
+        "duration_seconds",
+        "status",
+        "progress_percent",
+        "created_at",
+    ]
     list_filter = ["status", "extractor", "licence", "created_at"]
     search_fields = ["title", "uploader", "external_id", "url", "sha256"]
     readonly_fields = ["sha256", "progress", "created_at", "updated_at"]

@@ -77,4 +77,3 @@ def now(request: Request) -> Response:
         "upcoming": schedule[1:],
     }
     return Response(NowSerializer(payload, context={"request": request}).data)
-

@@ -35,7 +35,9 @@ class Source(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(locator=""), name="source_locator_not_empty"),
-            models.CheckConstraint(condition=Q(max_items__isnull=True) | Q(max_items__gte=1), name="source_max_items_positive"),
+            models.CheckConstraint(
+                condition=Q(max_items__isnull=True) | Q(max_items__gte=1), name="source_max_items_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,7 +111,9 @@ class ClockSighting(models.Model):
         ordering = ["video", "start_seconds"]
         constraints = [
             models.CheckConstraint(condition=Q(start_seconds__gte=0), name="sighting_start_not_negative"),
-            models.CheckConstraint(condition=Q(end_seconds__gte=models.F("start_seconds")), name="sighting_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_seconds__gte=models.F("start_seconds")), name="sighting_ends_after_start"
+            ),
             models.CheckConstraint(condition=Q(confidence__gte=0, confidence__lte=1), name="sighting_confidence_0_1"),
         ]
 
@@ -154,7 +158,9 @@ class TimeReading(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(hour__gte=1, hour__lte=12), name="reading_hour_1_12"),
             models.CheckConstraint(condition=Q(minute__gte=0, minute__lte=59), name="reading_minute_0_59"),
-            models.CheckConstraint(condition=Q(meridiem__in=[m.value for m in Meridiem]), name="reading_meridiem_valid"),
+            models.CheckConstraint(
+                condition=Q(meridiem__in=[m.value for m in Meridiem]), name="reading_meridiem_valid"
+            ),
             models.CheckConstraint(condition=Q(confidence__gte=0, confidence__lte=1), name="reading_confidence_0_1"),
             models.CheckConstraint(
                 condition=Q(verified_by__isnull=True) | Q(verified_at__isnull=False),
@@ -199,9 +205,13 @@ class Snippet(models.Model):
         ordering = ["minute_of_day", "id"]
         indexes = [models.Index(fields=["status", "minute_of_day"], name="snippet_status_minute")]
         constraints = [
-            models.CheckConstraint(condition=Q(minute_of_day__gte=0, minute_of_day__lte=1439), name="snippet_minute_of_day_0_1439"),
+            models.CheckConstraint(
+                condition=Q(minute_of_day__gte=0, minute_of_day__lte=1439), name="snippet_minute_of_day_0_1439"
+            ),
             models.CheckConstraint(condition=Q(start_seconds__gte=0), name="snippet_start_not_negative"),
-            models.CheckConstraint(condition=Q(end_seconds__gt=models.F("start_seconds")), name="snippet_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_seconds__gt=models.F("start_seconds")), name="snippet_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,7 +239,9 @@ class SceneEmbedding(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="embeddings")
     second = models.FloatField()
     snippet = models.ForeignKey(Snippet, null=True, blank=True, on_delete=models.SET_NULL, related_name="embeddings")
-    model_name = models.CharField(max_length=128, help_text="Which embedder made it; vectors of different models don't compare.")
+    model_name = models.CharField(
+        max_length=128, help_text="Which embedder made it; vectors of different models don't compare."
+    )
     embedding = HalfVectorField(dimensions=EMBEDDING_DIMENSIONS)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
@@ -15,7 +15,9 @@ from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 
 
 def video_list(*, status: str | None = None) -> QuerySet[Video]:
-    videos = Video.objects.select_related("source").annotate(snippet_count=Count("snippets"))
+    videos = (
+        Video.objects.select_related("source").annotate(snippet_count=Count("snippets")).order_by("-created_at", "-id")
+    )
     if status:
         videos = videos.filter(status=status)
     return videos
@@ -31,9 +33,7 @@ def _serving_minute(minute_of_day: int) -> Q:
     placed_here = Q(minute_of_day=minute_of_day)
     if minute_of_day < MINUTES_PER_HALF_DAY:
         return placed_here
-    return placed_here | Q(
-        minute_of_day=minute_of_day - MINUTES_PER_HALF_DAY, reading__meridiem=Meridiem.UNKNOWN.value
-    )
+    return placed_here | Q(minute_of_day=minute_of_day - MINUTES_PER_HALF_DAY, reading__meridiem=Meridiem.UNKNOWN.value)
 
 
 def snippet_list(*, minute_of_day: int | None = None, video_id: int | None = None) -> QuerySet[Snippet]:
@@ -94,8 +94,9 @@ def now_schedule(*, at: datetime, tz: ZoneInfo, upcoming: int) -> list[Scheduled
 
     Minutes are stepped in real time, so across a DST change the list follows the
     wall clock (01:59 is followed by 03:00 when clocks spring forward)."""
-    local = at.astimezone(tz)
-    minute_start = local.replace(second=0, microsecond=0)
+    # Step in UTC: adding to an aware local datetime does wall-clock arithmetic and
+    # would walk into the hour that DST skips.
+    minute_start = at.astimezone(UTC).replace(second=0, microsecond=0)
     counts = minute_counts()
     schedule = []
     for step in range(upcoming + 1):

@@ -63,10 +63,17 @@ class MinutesSerializer(serializers.Serializer):
     total_snippets = serializers.IntegerField()
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """A datetime shown in its own time zone (the viewer's), not converted to the server's."""
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
 class ScheduledClipSerializer(serializers.Serializer):
     minute = serializers.SerializerMethodField()
     minute_of_day = serializers.IntegerField()
-    starts_at = serializers.DateTimeField(help_text="Wall-clock start of this minute, in the requested time zone.")
+    starts_at = LocalDateTimeField(help_text="Wall-clock start of this minute, in the requested time zone.")
     offset_seconds = serializers.FloatField(help_text="The clip's position at starts_at.")
     fallback = serializers.BooleanField(help_text="True when this minute has no clip and borrows an earlier one.")
     fallback_from = serializers.SerializerMethodField()
@@ -139,7 +146,9 @@ class VideoQuerySerializer(serializers.Serializer):
 class NowQuerySerializer(serializers.Serializer):
     tz = TimeZoneField(required=False, help_text="IANA time zone, e.g. Europe/Paris.")
     at = serializers.CharField(
-        required=False, max_length=40, help_text="Preview another instant (ISO 8601); a time without offset is read in `tz`."
+        required=False,
+        max_length=40,
+        help_text="Preview another instant (ISO 8601); a time without offset is read in `tz`.",
     )
     upcoming = serializers.IntegerField(required=False, min_value=0, max_value=60)
 

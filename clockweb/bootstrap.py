@@ -72,6 +72,7 @@ def _connect(params: dict[str, Any], dbname: str) -> psycopg.Connection:
         dbname=dbname,
         autocommit=True,
         connect_timeout=10,
+        **params.get("OPTIONS", {}),
     )
 
 

@@ -156,6 +156,11 @@ DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_PGDATA: Path | None = None if DATABASE_URL else VAR_DIR / "postgres"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # libpq's own spelling for a unix socket, postgresql://user@/db?host=/run/postgresql, arrives as an option.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    for _key in ("host", "port"):
+        if _key in _options:
+            DATABASES["default"][_key.upper()] = _options.pop(_key)
 else:
     DATABASES = {
         "default": {

@@ -40,5 +40,5 @@ def django_db_modify_db_settings(
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path: Path) -> None:  # noqa: ANN001
+def _media_in_tmp(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"

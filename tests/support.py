@@ -7,6 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+import psutil
+
 from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
 
@@ -62,6 +64,14 @@ def make_snippet(
         minute_of_day=placed,
         status=status,
     )
+
+
+def process_is_gone(pid: int) -> bool:
+    """True when the process has exited (a zombie waiting for a parent that never reaps counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def free_port() -> int:

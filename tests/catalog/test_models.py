@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading
 from tests.support import make_snippet, make_video
 
 pytestmark = pytest.mark.django_db

@@ -60,13 +60,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _raise_stop)
         signal.signal(signal.SIGINT, _raise_stop)
         try:
-            children["web"] = self._spawn(
-                [
-                    sys.executable, "-m", "gunicorn", "clockweb.wsgi:application",
-                    "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
-                    "--graceful-timeout", "10", "--access-logfile", "-", "--no-control-socket",
-                ]  # fmt: skip
-            )
+            gunicorn = [sys.executable, "-m", "gunicorn", "clockweb.wsgi:application", "--bind", f"{host}:{port}"]
+            gunicorn += ["--workers", str(web_workers), "--threads", "4", "--graceful-timeout", "10"]
+            gunicorn += ["--access-logfile", "-", "--no-control-socket"]
+            children["web"] = self._spawn(gunicorn)
             if not no_worker:
                 children["worker"] = self._spawn([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
             self.stdout.write(
@@ -94,7 +91,7 @@ class Command(BaseCommand):
                 ) from None
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup)  # noqa: PLW1509
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup)
 
     def _watch(self, children: dict[str, subprocess.Popen]) -> None:
         while True:
