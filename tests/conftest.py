@@ -42,3 +42,13 @@ def django_db_modify_db_settings(
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _static_without_collectstatic(settings) -> None:
+    # `manage.py serve` runs collectstatic and serves the hashed manifest (see test_serve);
+    # in-process tests render templates from the source folders instead.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
