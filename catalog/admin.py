@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from catalog import services
+from catalog import services, tasks
 from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
 
 
@@ -11,7 +11,17 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "locator", "max_items", "video_count", "created_by", "created_at", "last_ingested_at"]
     list_filter = ["kind", "created_at"]
     search_fields = ["locator"]
-    readonly_fields = ["created_at", "last_ingested_at"]
+    readonly_fields = ["created_at", "last_ingested_at", "error"]
+    actions = ["fetch_now"]
+
+    @admin.action(description="Fetch the selected sources now (find and download new videos)")
+    def fetch_now(self, request: HttpRequest, sources: QuerySet[Source]) -> None:
+        queued = [tasks.queue_discovery(source) for source in sources.exclude(kind=Source.Kind.LOCAL)]
+        skipped = sources.filter(kind=Source.Kind.LOCAL).count()
+        message = f"{len(queued)} source(s) queued for the workers."
+        if skipped:
+            message += f" {skipped} local source(s) skipped: import those with `manage.py ingest`."
+        self.message_user(request, message)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
         return super().get_queryset(request).annotate(video_total=Count("videos"))
@@ -35,9 +45,21 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "extractor", "licence", "created_at"]
     search_fields = ["title", "uploader", "external_id", "url", "sha256"]
-    readonly_fields = ["sha256", "progress", "created_at", "updated_at"]
+    readonly_fields = ["sha256", "progress", "info", "duplicate_of", "downloaded_at", "created_at", "updated_at"]
     raw_id_fields = ["source"]
     date_hierarchy = "created_at"
+    actions = ["retry_download"]
+
+    @admin.action(description="Retry the selected failed downloads")
+    def retry_download(self, request: HttpRequest, videos: QuerySet[Video]) -> None:
+        failed = list(videos.filter(status=Video.Status.FAILED))
+        for video in failed:
+            tasks.queue_download(services.video_retry(video=video))
+        self.message_user(request, f"{len(failed)} download(s) queued again.")
+
+    @admin.display(description="error")
+    def error_short(self, video: Video) -> str:
+        return video.error[:80]
 
     @admin.display(description="progress")
     def progress_percent(self, video: Video) -> str:

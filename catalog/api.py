@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics
-from rest_framework.decorators import api_view
+from rest_framework import generics, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import selectors
+from catalog import selectors, services, tasks
+from catalog.models import Video
 from catalog.serializers import (
+    IngestRequestSerializer,
+    IngestResponseSerializer,
     MinutesSerializer,
     NowQuerySerializer,
     NowSerializer,
@@ -77,3 +82,38 @@ def now(request: Request) -> Response:
         "upcoming": schedule[1:],
     }
     return Response(NowSerializer(payload, context={"request": request}).data)
+
+
+@extend_schema(request=IngestRequestSerializer, responses={202: IngestResponseSerializer})
+@api_view(["POST"])
+@permission_classes([IsAdminUser])
+def ingest(request: Request) -> Response:
+    """Staff only: record sources and queue their discovery and downloads for the workers."""
+    body = IngestRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        sources = services.sources_create(
+            locators=body.validated_data["sources"],
+            from_web=True,
+            search_count=body.validated_data.get("search"),
+            max_items=body.validated_data.get("max_items"),
+            created_by=request.user,
+        )
+    except services.IngestRefused as refused:
+        return Response({"sources": refused.problems}, status=status.HTTP_400_BAD_REQUEST)
+    for source in sources:
+        tasks.queue_discovery(source)
+    return Response(IngestResponseSerializer({"sources": sources}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(request=None, responses={202: VideoSerializer})
+@api_view(["POST"])
+@permission_classes([IsAdminUser])
+def retry_video(request: Request, pk: int) -> Response:
+    """Staff only: queue a failed download again; a partial file resumes."""
+    video = get_object_or_404(Video, pk=pk)
+    if video.status != Video.Status.FAILED:
+        return Response({"detail": f"only failed videos can be retried; this one is {video.status}"}, status=409)
+    video = services.video_retry(video=video)
+    tasks.queue_download(video)
+    return Response(VideoSerializer(selectors.video_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)

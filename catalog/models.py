@@ -54,6 +54,7 @@ class Video(models.Model):
         PROCESSING = "processing"
         PROCESSED = "processed"
         FAILED = "failed"
+        DUPLICATE = "duplicate"
 
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="videos")
     extractor = models.CharField(max_length=64, help_text="yt-dlp extractor key, or 'local' for files.")
@@ -61,6 +62,8 @@ class Video(models.Model):
     url = models.URLField(max_length=2000, blank=True)
     title = models.CharField(max_length=500, blank=True)
     uploader = models.CharField(max_length=255, blank=True)
+    channel = models.CharField(max_length=255, blank=True)
+    thumbnail_url = models.URLField(max_length=2000, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     upload_date = models.DateField(null=True, blank=True)
     licence = models.CharField(max_length=255, blank=True)
@@ -69,8 +72,15 @@ class Video(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     error = models.TextField(blank=True)
     progress = models.JSONField(
-        default=dict, blank=True, help_text="Download progress: percent, bytes, total_bytes, speed, eta."
+        default=dict,
+        blank=True,
+        help_text="Download progress: status, percent, downloaded_bytes, total_bytes, speed, eta.",
     )
+    info = models.JSONField(default=dict, blank=True, help_text="yt-dlp's sanitized info JSON, without format lists.")
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    downloaded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

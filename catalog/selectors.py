@@ -14,12 +14,14 @@ from catalog.models import SceneEmbedding, Snippet, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 
 
-def video_list(*, status: str | None = None) -> QuerySet[Video]:
+def video_list(*, status: str | None = None, source: int | None = None) -> QuerySet[Video]:
     videos = (
         Video.objects.select_related("source").annotate(snippet_count=Count("snippets")).order_by("-created_at", "-id")
     )
     if status:
         videos = videos.filter(status=status)
+    if source is not None:
+        videos = videos.filter(source_id=source)
     return videos
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from catalog.models import Snippet, TimeReading, Video
+from catalog.models import Snippet, Source, TimeReading, Video
 from pipeline.clock_time import format_minute_of_day, parse_minute_of_day
 
 # -- output --------------------------------------------------------------------------------
@@ -29,9 +29,9 @@ class VideoSerializer(serializers.ModelSerializer):
     class Meta:
         model = Video
         fields = [
-            "id", "source", "extractor", "external_id", "url", "title", "uploader", "duration_seconds",
-            "upload_date", "licence", "file", "sha256", "status", "error", "progress", "snippet_count",
-            "created_at", "updated_at",
+            "id", "source", "extractor", "external_id", "url", "title", "uploader", "channel", "duration_seconds",
+            "upload_date", "licence", "thumbnail_url", "file", "sha256", "status", "error", "progress",
+            "duplicate_of", "snippet_count", "downloaded_at", "created_at", "updated_at",
         ]  # fmt: skip
 
 
@@ -141,6 +141,31 @@ class SnippetQuerySerializer(serializers.Serializer):
 
 class VideoQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Video.Status.choices, required=False)
+    source = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class IngestRequestSerializer(serializers.Serializer):
+    sources = serializers.ListField(
+        child=serializers.CharField(max_length=4096, trim_whitespace=True),
+        min_length=1,
+        max_length=100,
+        help_text="URLs (any site yt-dlp supports), playlist or channel URLs, or searches such as "
+        "'ytsearch5:station clock'.",
+    )
+    search = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="Results per search.")
+    max_items = serializers.IntegerField(
+        required=False, min_value=1, max_value=10_000, help_text="Most videos per playlist."
+    )
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "kind", "locator", "max_items", "created_at", "last_ingested_at", "error"]
+
+
+class IngestResponseSerializer(serializers.Serializer):
+    sources = SourceSerializer(many=True)
 
 
 class NowQuerySerializer(serializers.Serializer):

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog.models import Source, TimeReading
+from catalog.models import Source, TimeReading, Video
+from pipeline import ytdlp
+from pipeline.ffmpeg import ffmpeg_binary
+from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
+from pipeline.probe import NotAVideo, probe_video
+from pipeline.ytdlp import ProgressCallback
+
+# Namespaces for PostgreSQL advisory locks (pg_advisory_lock(namespace, key)).
+_LOCK_VIDEO = 7001
+_LOCK_DOWNLOAD_SLOT = 7002
 
 
 def source_create(
@@ -23,3 +41,347 @@ def source_create(
 def readings_verify(*, readings: QuerySet[TimeReading], user: AbstractBaseUser) -> int:
     """Mark readings as checked by a curator; their time stays as it is."""
     return readings.update(verified_by=user, verified_at=timezone.now(), status=TimeReading.Status.ACCEPTED)
+
+
+# -- ingest --------------------------------------------------------------------------------
+
+
+class IngestRefused(ValueError):
+    """Some sources cannot be ingested. `problems` maps each refused source to its reason."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{source}: {reason}" for source, reason in problems.items()))
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    source: Source
+    new_videos: list[Video]
+    already_known: int
+    in_archive: int
+
+
+def download_policy() -> ytdlp.DownloadPolicy:
+    """Ingest limits and manners, from settings."""
+    return ytdlp.DownloadPolicy(
+        max_height=settings.INGEST_MAX_HEIGHT,
+        max_duration_seconds=settings.INGEST_MAX_DURATION,
+        max_filesize_bytes=settings.INGEST_MAX_FILESIZE_MB * 1024**2,
+        rate_limit_bytes_per_second=settings.INGEST_RATE_LIMIT_KB * 1024 or None,
+        sleep_between_requests_seconds=settings.INGEST_SLEEP_REQUESTS,
+        sleep_before_download_seconds=settings.INGEST_SLEEP_DOWNLOADS,
+        retries=settings.INGEST_RETRIES,
+        allow_loopback=settings.INGEST_ALLOW_LOOPBACK,
+        archive_path=settings.INGEST_ARCHIVE,
+        ffmpeg_path=ffmpeg_binary(),
+    )
+
+
+def sources_create(
+    *,
+    locators: list[str],
+    from_web: bool,
+    search_count: int | None = None,
+    max_items: int | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> list[Source]:
+    """Check every locator, then record them all as Sources; if any is refused, none is recorded."""
+    cap = min(max_items or settings.INGEST_MAX_ITEMS, settings.INGEST_MAX_ITEMS)
+    parsed: list[Locator] = []
+    problems: dict[str, str] = {}
+    for text in locators:
+        try:
+            parsed.append(
+                parse_locator(
+                    text,
+                    from_web=from_web,
+                    search_count=search_count or settings.INGEST_SEARCH_COUNT,
+                    max_items=cap,
+                    allow_loopback=settings.INGEST_ALLOW_LOOPBACK,
+                    is_search=ytdlp.is_search_locator,
+                )
+            )
+        except LocatorRefused as refused:
+            problems[text[:200]] = str(refused)
+    if not locators:
+        problems[""] = "no sources given"
+    if problems:
+        raise IngestRefused(problems)
+    kinds = {
+        LocatorKind.URL: Source.Kind.URL,
+        LocatorKind.SEARCH: Source.Kind.SEARCH,
+        LocatorKind.LOCAL: Source.Kind.LOCAL,
+    }
+    with transaction.atomic():
+        return [
+            source_create(kind=kinds[p.kind], locator=p.value, max_items=p.limit, created_by=created_by) for p in parsed
+        ]
+
+
+def source_discover(*, source: Source) -> DiscoveryReport:
+    """Ask yt-dlp what the source holds and add a pending Video for each video not seen before."""
+    policy = download_policy()
+    try:
+        discovery = ytdlp.discover(source.locator, limit=source.max_items or settings.INGEST_MAX_ITEMS, policy=policy)
+    except ytdlp.IngestError as error:
+        Source.objects.filter(pk=source.pk).update(error=str(error), last_ingested_at=timezone.now())
+        raise
+    new_videos: list[Video] = []
+    known = archived = 0
+    with transaction.atomic():
+        for entry in discovery.entries:
+            if entry.in_archive:
+                archived += 1
+                continue
+            video, created = Video.objects.get_or_create(
+                extractor=entry.extractor,
+                external_id=entry.external_id,
+                defaults={
+                    "source": source,
+                    "url": entry.url,
+                    "title": entry.title,
+                    "duration_seconds": entry.duration_seconds,
+                },
+            )
+            if created:
+                new_videos.append(video)
+            else:
+                known += 1
+        kind = Source.Kind.PLAYLIST if discovery.is_playlist and source.kind == Source.Kind.URL else source.kind
+        Source.objects.filter(pk=source.pk).update(kind=kind, error="", last_ingested_at=timezone.now())
+    source.refresh_from_db()
+    return DiscoveryReport(source=source, new_videos=new_videos, already_known=known, in_archive=archived)
+
+
+@contextmanager
+def _advisory_lock(namespace: int, key: int, *, wait_seconds: float) -> Iterator[bool]:
+    """A PostgreSQL advisory lock on this connection; released at exit, or by the server if the process dies."""
+    deadline = time.monotonic() + wait_seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            time.sleep(1.0)
+        try:
+            yield True
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
+
+
+@contextmanager
+def _download_slot() -> Iterator[None]:
+    """One of INGEST_CONCURRENCY slots shared by every worker and command; waits for a free one."""
+    while True:
+        for slot in range(settings.INGEST_CONCURRENCY):
+            with _advisory_lock(_LOCK_DOWNLOAD_SLOT, slot, wait_seconds=0) as taken:
+                if taken:
+                    yield
+                    return
+        time.sleep(2.0)
+
+
+def video_work_dir(video: Video) -> Path:
+    """Where a video's partial download lives until it is complete; kept between attempts to resume."""
+    return Path(settings.MEDIA_ROOT) / "downloads" / str(video.pk)
+
+
+def _store_file(path: Path, sha256: str, extension: str) -> str:
+    """Move a verified file to its content-addressed place; returns its name relative to MEDIA_ROOT."""
+    name = f"videos/{sha256[:2]}/{sha256}.{extension}"
+    target = Path(settings.MEDIA_ROOT) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        path.unlink()
+    else:
+        path.replace(target)
+    return name
+
+
+def _remove_stored_file(name: str) -> None:
+    if name and not Video.objects.filter(file=name).exists():
+        (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)
+
+
+def _check_free_disk(expected_bytes: int | None) -> None:
+    media_root = Path(settings.MEDIA_ROOT)
+    media_root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(media_root).free
+    needed = settings.INGEST_MIN_FREE_MB * 1024**2 + (expected_bytes or 0)
+    if free < needed:
+        raise ytdlp.IngestError(
+            f"not enough free disk space in {media_root}: {ytdlp.human_bytes(free)} free, "
+            f"{ytdlp.human_bytes(needed)} needed (INGEST_MIN_FREE_MB plus the file)"
+        )
+
+
+def _video_fail(video: Video, message: str, *, keep_partial: bool) -> None:
+    work_dir = video_work_dir(video)
+    if not keep_partial:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    elif work_dir.exists():
+        partial = sum(p.stat().st_size for p in work_dir.iterdir() if p.is_file())
+        if partial:
+            message += f" ({ytdlp.human_bytes(partial)} kept to resume on retry)"
+    Video.objects.filter(pk=video.pk).update(
+        status=Video.Status.FAILED, error=message[:2000], progress={**video.progress, "status": "error"}
+    )
+
+
+def _progress_writer(video: Video, also: ProgressCallback | None) -> ProgressCallback:
+    last_write = 0.0
+
+    def write(progress: ytdlp.Progress) -> None:
+        nonlocal last_write
+        now = time.monotonic()
+        # At most twice a second: progress hooks fire for every chunk.
+        if progress.status != "downloading" or now - last_write >= 0.5:
+            last_write = now
+            Video.objects.filter(pk=video.pk).update(progress=progress.as_dict(), updated_at=timezone.now())
+        if also is not None:
+            also(progress)
+
+    return write
+
+
+def video_download(*, video: Video, on_progress: ProgressCallback | None = None) -> Video:
+    """Download, verify and store one video. Safe to run again: a stored video is left alone,
+    a partial one resumes, and two workers never fetch the same video at once."""
+    with _advisory_lock(_LOCK_VIDEO, video.pk, wait_seconds=0) as mine:
+        if not mine:
+            raise ytdlp.IngestError("another worker is downloading this video right now")
+        video.refresh_from_db()
+        if video.file and video.sha256:
+            return video
+        if video.status == Video.Status.DUPLICATE:
+            return video
+        Video.objects.filter(pk=video.pk).update(
+            status=Video.Status.DOWNLOADING, error="", progress={"status": "waiting"}
+        )
+        video.refresh_from_db()
+        try:
+            _check_free_disk(_int_or_none(video.info.get("filesize") if video.info else None))
+            with _download_slot():
+                downloaded = ytdlp.download(
+                    video.url,
+                    work_dir=video_work_dir(video),
+                    policy=download_policy(),
+                    on_progress=_progress_writer(video, on_progress),
+                )
+            return _video_store_download(video, downloaded)
+        except ytdlp.PermanentIngestError as error:
+            _video_fail(video, str(error), keep_partial=False)
+        except NotAVideo as error:
+            _video_fail(video, f"not a video: {error}", keep_partial=False)
+        except ytdlp.IngestError as error:
+            _video_fail(video, str(error), keep_partial=True)
+        except Exception as error:
+            _video_fail(video, f"internal error: {type(error).__name__}: {error}", keep_partial=True)
+            raise
+    video.refresh_from_db()
+    return video
+
+
+def _video_store_download(video: Video, downloaded: ytdlp.Downloaded) -> Video:
+    probe = probe_video(downloaded.path)
+    if probe.duration_seconds > settings.INGEST_MAX_DURATION:
+        raise ytdlp.PermanentIngestError(ytdlp.too_long(probe.duration_seconds, settings.INGEST_MAX_DURATION))
+    with downloaded.path.open("rb") as handle:
+        sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    meta = downloaded.metadata
+    twin = Video.objects.filter(sha256=sha256).exclude(pk=video.pk).first() or (
+        Video.objects.filter(extractor=meta.extractor, external_id=meta.external_id).exclude(pk=video.pk).first()
+    )
+    if twin is not None:
+        shutil.rmtree(video_work_dir(video), ignore_errors=True)
+        Video.objects.filter(pk=video.pk).update(
+            status=Video.Status.DUPLICATE, duplicate_of=twin, error=f"the same video as #{twin.pk}", progress={}
+        )
+        video.refresh_from_db()
+        return video
+    name = _store_file(downloaded.path, sha256, probe.extension)
+    try:
+        with transaction.atomic():
+            Video.objects.filter(pk=video.pk).update(
+                extractor=meta.extractor,
+                external_id=meta.external_id,
+                url=meta.webpage_url,
+                title=meta.title or video.title,
+                uploader=meta.uploader,
+                channel=meta.channel,
+                duration_seconds=probe.duration_seconds,
+                upload_date=meta.upload_date,
+                licence=meta.licence,
+                thumbnail_url=meta.thumbnail_url,
+                info=downloaded.info,
+                file=name,
+                sha256=sha256,
+                status=Video.Status.DOWNLOADED,
+                error="",
+                progress={**video.progress, "status": "finished", "percent": 100.0},
+                downloaded_at=timezone.now(),
+            )
+    except Exception:
+        _remove_stored_file(name)
+        raise
+    shutil.rmtree(video_work_dir(video), ignore_errors=True)
+    video.refresh_from_db()
+    return video
+
+
+def video_retry(*, video: Video) -> Video:
+    """Put a failed video back in line; its partial download, if any, will resume."""
+    Video.objects.filter(pk=video.pk, status=Video.Status.FAILED).update(status=Video.Status.PENDING, error="")
+    video.refresh_from_db()
+    return video
+
+
+def local_file_import(*, source: Source, path: Path) -> Video:
+    """Copy one local video file into the catalog. NotAVideo if it is not one; a file already
+    in the catalog (same sha256) returns the existing Video."""
+    probe = probe_video(path)
+    with path.open("rb") as handle:
+        sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    existing = Video.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return existing
+    staging = Path(settings.MEDIA_ROOT) / "downloads" / f"local-{sha256}.tmp"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(path, staging)
+        name = _store_file(staging, sha256, probe.extension)
+    finally:
+        staging.unlink(missing_ok=True)
+    try:
+        with transaction.atomic():
+            return Video.objects.create(
+                source=source,
+                extractor="local",
+                external_id=sha256,
+                title=path.stem[:500],
+                duration_seconds=probe.duration_seconds,
+                file=name,
+                sha256=sha256,
+                status=Video.Status.DOWNLOADED,
+                downloaded_at=timezone.now(),
+                info={
+                    "local_path": str(path),
+                    "width": probe.width,
+                    "height": probe.height,
+                    "codec": probe.video_codec,
+                },
+            )
+    except Exception:
+        _remove_stored_file(name)
+        raise
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,11 +1,53 @@
-"""django-q2 tasks: thin wrappers that load rows, call the pipeline and save through services."""
+"""django-q2 tasks: thin wrappers that load rows, call services, and queue the next step."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+
+from django_q.tasks import async_task
+
+from catalog import services
+from catalog.models import Source, Video
+from pipeline import ytdlp
+
+logger = logging.getLogger(__name__)
 
 
 def ping() -> dict[str, object]:
     """A no-op that proves a worker is alive and can reach the database through the broker."""
     return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def queue_discovery(source: Source) -> str:
+    return async_task("catalog.tasks.discover_source", source.pk, task_name=f"discover source {source.pk}")
+
+
+def queue_download(video: Video) -> str:
+    return async_task("catalog.tasks.download_video", video.pk, task_name=f"download video {video.pk}")
+
+
+def discover_source(source_id: int) -> dict[str, object]:
+    source = Source.objects.get(pk=source_id)
+    if source.kind == Source.Kind.LOCAL:
+        return {"source": source_id, "error": "local sources are imported by `manage.py ingest`, not by workers"}
+    try:
+        report = services.source_discover(source=source)
+    except ytdlp.IngestError as error:
+        logger.warning("source %s: %s", source_id, error)
+        return {"source": source_id, "error": str(error)}
+    for video in report.new_videos:
+        queue_download(video)
+    return {"source": source_id, "queued": len(report.new_videos), "known": report.already_known}
+
+
+def download_video(video_id: int) -> dict[str, object]:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        return {"video": video_id, "status": "gone"}
+    try:
+        video = services.video_download(video=video)
+    except ytdlp.IngestError as error:
+        return {"video": video_id, "status": "busy", "error": str(error)}
+    return {"video": video_id, "status": video.status, "error": video.error}

@@ -34,17 +34,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def _env_number(name: str, default: float, parse: type, noun: str, minimum: float | None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {noun}") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below its minimum of {minimum}")
     return value
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    return _env_number(name, default, int, "an integer", minimum)
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -223,6 +231,23 @@ SPECTACULAR_SETTINGS = {
 }
 # How many upcoming minutes /api/now returns after the current one.
 NOW_UPCOMING = env_int("NOW_UPCOMING", 3, minimum=0)
+
+# -- ingest --------------------------------------------------------------------------------
+
+INGEST_MAX_HEIGHT = env_int("INGEST_MAX_HEIGHT", 720, minimum=144)
+INGEST_MAX_DURATION = env_int("INGEST_MAX_DURATION", 4 * 3600, minimum=1)
+INGEST_MAX_FILESIZE_MB = env_int("INGEST_MAX_FILESIZE_MB", 2048, minimum=1)
+INGEST_MIN_FREE_MB = env_int("INGEST_MIN_FREE_MB", 1024, minimum=0)
+INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2, minimum=1)
+INGEST_RETRIES = env_int("INGEST_RETRIES", 10, minimum=0)
+INGEST_SLEEP_REQUESTS = env_float("INGEST_SLEEP_REQUESTS", 1.0, minimum=0)
+INGEST_SLEEP_DOWNLOADS = env_float("INGEST_SLEEP_DOWNLOADS", 0.0, minimum=0)
+INGEST_RATE_LIMIT_KB = env_int("INGEST_RATE_LIMIT_KB", 0, minimum=0)
+INGEST_SEARCH_COUNT = env_int("INGEST_SEARCH_COUNT", 10, minimum=1)
+INGEST_MAX_ITEMS = env_int("INGEST_MAX_ITEMS", 50, minimum=1)
+# Loopback addresses are refused like private ones; development and tests may allow them.
+INGEST_ALLOW_LOOPBACK = env_bool("INGEST_ALLOW_LOOPBACK", False)
+INGEST_ARCHIVE = Path(env_str("INGEST_ARCHIVE") or VAR_DIR / "download-archive.txt")
 
 # -- security ------------------------------------------------------------------------------
 
