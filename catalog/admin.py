@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -49,6 +50,7 @@ class VideoAdmin(admin.ModelAdmin):
     raw_id_fields = ["source"]
     date_hierarchy = "created_at"
     actions = ["retry_download"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description="Retry the selected failed downloads")
     def retry_download(self, request: HttpRequest, videos: QuerySet[Video]) -> None:

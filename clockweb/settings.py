@@ -101,7 +101,6 @@ USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a bare host in a form means https
 ROOT_URLCONF = "clockweb.urls"
 WSGI_APPLICATION = "clockweb.wsgi.application"
 # `manage.py serve` (make run): where gunicorn listens, and with how many processes.

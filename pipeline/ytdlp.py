@@ -266,7 +266,9 @@ def discover(locator: str, *, limit: int, policy: DownloadPolicy) -> Discovery:
                     title=str(entry.get("title") or "")[:500],
                     duration_seconds=_float(entry.get("duration")),
                     expected_bytes=_int(entry.get("filesize") or entry.get("filesize_approx")),
-                    in_archive=ydl.in_download_archive(entry | {"webpage_url": url}),
+                    in_archive=ydl.in_download_archive(
+                        {"extractor_key": extractor, "id": external_id, "webpage_url": url}
+                    ),
                 )
             )
     return Discovery(is_playlist=is_playlist, title=str(info.get("title") or ""), entries=tuple(entries))

@@ -12,6 +12,8 @@ from django.conf import settings
 
 from clockweb.embedded_postgres import EmbeddedPostgres
 
+pytest_plugins = ["tests.ingest.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def embedded_test_server() -> Iterator[EmbeddedPostgres | None]:
