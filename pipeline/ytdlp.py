@@ -213,15 +213,20 @@ def _explain(error: Exception, guard: GuardReport, log: _Logger) -> str:
     for candidate in (str(error), *reversed(log.errors)):
         text = re.sub(r"^(ERROR:\s*)?(\[[\w:]+\]\s*)?", "", candidate.strip())
         if text:
-            return text.splitlines()[0]
+            line = text.splitlines()[0]
+            return next((clear for words, clear in _CLEARER.items() if words in line), line)
     return type(error).__name__
+
+
+# yt-dlp's words for some failures, and what a curator should read instead.
+_CLEARER = {"Did not get any data blocks": "the server sent an empty file"}
 
 
 def _is_permanent(message: str) -> bool:
     return any(
         marker in message
         for marker in ("Unsupported URL", "refused ", "is not a valid URL", "HTTP Error 404", "HTTP Error 410",
-                       "Private video", "Video unavailable", "larger than max-filesize")
+                       "Private video", "Video unavailable", "larger than max-filesize", "an empty file")
     )  # fmt: skip
 
 
@@ -393,7 +398,13 @@ def metadata_from_info(info: dict[str, Any], url: str) -> VideoMetadata:
 
 
 def too_long(duration_seconds: float, limit_seconds: float) -> str:
-    return f"the video is {duration_seconds / 60:.0f} min long, over the {limit_seconds / 60:.0f} min limit"
+    return f"the video lasts {_clock(duration_seconds)}, over the limit of {_clock(limit_seconds)}"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def human_bytes(count: float) -> str:

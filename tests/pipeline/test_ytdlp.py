@@ -46,7 +46,7 @@ def test_a_download_cut_mid_file_resumes_on_the_next_attempt_to_the_same_bytes(m
     # Request 1 is yt-dlp's look at the page; request 2 is the download, cut half-way.
     media_server.cuts["long.mp4"] = {2}
 
-    with pytest.raises(ytdlp.IngestError, match="Downloaded .* bytes, expected"):
+    with pytest.raises(ytdlp.IngestError, match=r"Downloaded \d+ bytes, expected"):
         ytdlp.download(url, work_dir=work, policy=_policy(tmp_path))
     partial = work / "media.mp4.part"
     assert partial.exists()
@@ -92,7 +92,9 @@ def test_a_file_over_the_size_limit_is_refused_and_not_kept(media_server, tmp_pa
 
 def test_a_redirect_to_a_private_address_is_refused(media_server, tmp_path):
     media_server.redirects["go"] = "http://10.20.30.40/clip.mp4"
-    with pytest.raises(ytdlp.PermanentIngestError, match=r"refused 10\.20\.30\.40: 10\.20\.30\.40 is a private address"):
+    with pytest.raises(
+        ytdlp.PermanentIngestError, match=r"refused 10\.20\.30\.40: 10\.20\.30\.40 is a private address"
+    ):
         ytdlp.download(media_server.url("go"), work_dir=tmp_path / "w", policy=_policy(tmp_path))
 
 
@@ -131,4 +133,5 @@ def test_a_too_long_video_is_refused_after_its_duration_is_known(media_server, t
     # A direct file has no duration before download; the service checks it with PyAV after.
     result = ytdlp.download(media_server.url("long.mp4"), work_dir=tmp_path / "w", policy=_policy(tmp_path))
     assert result.metadata.duration_seconds is None
-    assert ytdlp.too_long(12 * 60, 60) == "the video is 12 min long, over the 1 min limit"
+    assert ytdlp.too_long(12 * 60, 60) == "the video lasts 12:00, over the limit of 1:00"
+    assert ytdlp.too_long(10 * 3600 + 5, 4 * 3600) == "the video lasts 10:00:05, over the limit of 4:00:00"
