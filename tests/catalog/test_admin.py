@@ -47,3 +47,32 @@ def test_the_admin_refuses_anonymous_users(client):
     response = client.get(reverse("admin:catalog_video_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_staff_can_fetch_sources_now_from_the_admin(admin_client):
+    from django_q.models import OrmQ
+
+    remote = Source.objects.create(kind=Source.Kind.URL, locator="https://example.org/a.mp4")
+    Source.objects.create(kind=Source.Kind.LOCAL, locator="/srv/videos")
+    response = admin_client.post(
+        reverse("admin:catalog_source_changelist"),
+        {"action": "fetch_now", "_selected_action": list(Source.objects.values_list("pk", flat=True))},
+        follow=True,
+    )
+    assert "1 source(s) queued for the workers. 1 local source(s) skipped" in response.content.decode()
+    assert OrmQ.objects.count() == 1
+    assert OrmQ.objects.get().task["name"] == f"discover source {remote.pk}"
+
+
+def test_staff_can_retry_failed_downloads_from_the_admin(admin_client):
+    from django_q.models import OrmQ
+
+    failed = Video.objects.create(extractor="generic", external_id="f", status=Video.Status.FAILED, error="boom")
+    fine = Video.objects.create(extractor="generic", external_id="g", status=Video.Status.DOWNLOADED)
+    admin_client.post(
+        reverse("admin:catalog_video_changelist"),
+        {"action": "retry_download", "_selected_action": [failed.pk, fine.pk]},
+    )
+    failed.refresh_from_db()
+    assert failed.status == Video.Status.PENDING and failed.error == ""
+    assert OrmQ.objects.count() == 1

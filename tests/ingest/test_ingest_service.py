@@ -199,3 +199,45 @@ def test_local_files_are_imported_once(media_library, ingest_settings):
     assert video.status == Video.Status.DOWNLOADED
     assert (Path(settings.MEDIA_ROOT) / video.file.name).exists()
     assert (media_library / "clip.mp4").exists(), "the original stays where it was"
+
+
+def test_hostile_titles_never_become_file_names(media_server, ingest_settings, tmp_path):
+    feed = media_server.root / "hostile.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>../../etc</title>'
+        f'<item><title>../../../../tmp/owned; rm -rf ~</title><enclosure url="{media_server.url("clip.mp4")}" '
+        'type="video/mp4" length="1"/></item></channel></rss>'
+    )
+    (source,) = services.sources_create(locators=[media_server.url("hostile.xml")], from_web=True)
+    (video,) = services.source_discover(source=source).new_videos
+    assert video.title == "../../../../tmp/owned; rm -rf ~", "kept as data, shown escaped"
+
+    video = services.video_download(video=video)
+
+    assert video.file.name == f"videos/{video.sha256[:2]}/{video.sha256}.mp4"
+    assert _media_files() == [Path(settings.MEDIA_ROOT) / video.file.name]
+    assert not Path("/tmp/owned").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_downloads_wait_for_a_free_slot(ingest_settings):
+    import threading
+
+    from django.db import connection
+
+    ingest_settings.INGEST_CONCURRENCY = 1
+    entered = threading.Event()
+
+    def second_download():
+        try:
+            with services._download_slot():
+                entered.set()
+        finally:
+            connection.close()
+
+    with services._download_slot():
+        other = threading.Thread(target=second_download)
+        other.start()
+        assert not entered.wait(2.5), "a second download started while the only slot was taken"
+    assert entered.wait(10), "the second download never got the freed slot"
+    other.join()
