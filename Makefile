@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Installed without its declared dependencies; see the comment in pyproject.toml.
+ULTRALYTICS := ultralytics==8.4.190
 
 .PHONY: install run test lint format bench clean
 
@@ -15,6 +17,7 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(ULTRALYTICS)
 	touch $@
 
 run: install

@@ -81,6 +81,7 @@ class Video(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
     downloaded_at = models.DateTimeField(null=True, blank=True)
+    shot_boundaries = models.JSONField(default=list, blank=True, help_text="Seconds at which new shots start.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +116,7 @@ class ClockSighting(models.Model):
         default=list, blank=True, help_text="The box track: [[second, x, y, width, height, confidence], ...] in pixels."
     )
     confidence = models.FloatField(help_text="The detector's confidence over the track, 0-1.")
+    rejection = models.TextField(blank=True, help_text="Why no time was read, when none was: e.g. frames disagree.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

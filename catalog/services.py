@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,12 +17,17 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog.models import Source, TimeReading, Video
+from catalog.models import ClockSighting, Source, TimeReading, Video
 from pipeline import ytdlp
 from pipeline.ffmpeg import ffmpeg_binary
 from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
 from pipeline.probe import NotAVideo, probe_video
 from pipeline.ytdlp import ProgressCallback
+
+if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
+    from pipeline.detector import ClockDetector
+    from pipeline.reader import ClockReader
+    from pipeline.scan import ScanResult
 
 # Namespaces for PostgreSQL advisory locks (pg_advisory_lock(namespace, key)).
 _LOCK_VIDEO = 7001
@@ -385,3 +391,106 @@ def _int_or_none(value: object) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
+
+
+# -- scan ----------------------------------------------------------------------------------
+
+
+class ScanUnavailable(RuntimeError):
+    """The scan models cannot be loaded; the message says which and how to get them."""
+
+
+def scan_models() -> tuple[ClockDetector, ClockReader]:
+    """The detector and reader named in settings, loaded once per process."""
+    from pipeline.detector import load_detector
+    from pipeline.reader import load_reader
+
+    try:
+        detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
+                                 settings.DETECTOR_IMAGE_SIZE)  # fmt: skip
+    except Exception as error:
+        raise ScanUnavailable(
+            f"cannot load the clock detector {settings.DETECTOR_WEIGHTS} ({type(error).__name__}: {error}); "
+            "train one with `manage.py train_detector` or set CLOCKWEB_DETECTOR_WEIGHTS"
+        ) from error
+    try:
+        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE)
+    except Exception as error:
+        raise ScanUnavailable(
+            f"cannot load the clock reader {settings.READER_WEIGHTS} ({type(error).__name__}: {error}); "
+            "train one with `manage.py train_reader` or set CLOCKWEB_READER_WEIGHTS"
+        ) from error
+    return detector, reader
+
+
+def video_scan(*, video: Video, progress: Callable[[float], None] | None = None) -> Video:
+    """Find the clocks in a downloaded video and store their sightings and readings.
+
+    Re-running replaces what an earlier scan stored. A video that can't be read to its end keeps
+    what was read, with the reason in its error; one that can't be read at all is failed."""
+    from pipeline.frames import FrameReadError
+    from pipeline.scan import ScanOptions, scan_video
+
+    if not video.file:
+        raise ValueError(f"video #{video.pk} has no file to scan (status {video.status})")
+    try:
+        detector, reader = scan_models()
+    except ScanUnavailable as unavailable:
+        # Not the video's fault: it stays downloaded, ready for when the models are there.
+        Video.objects.filter(pk=video.pk).update(error=str(unavailable)[:2000])
+        raise
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, error="")
+    path = Path(settings.MEDIA_ROOT) / video.file.name
+    try:
+        result = scan_video(path, detector=detector, reader=reader,
+                            options=ScanOptions(samples_per_second=settings.SCAN_SAMPLES_PER_SECOND),
+                            progress=progress)  # fmt: skip
+    except FrameReadError as error:
+        Video.objects.filter(pk=video.pk).update(status=Video.Status.FAILED, error=str(error)[:2000])
+        video.refresh_from_db()
+        return video
+    except Exception as error:
+        Video.objects.filter(pk=video.pk).update(
+            status=Video.Status.FAILED, error=f"internal error while scanning: {type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    scan_store(video=video, result=result)
+    video.refresh_from_db()
+    return video
+
+
+@transaction.atomic
+def scan_store(*, video: Video, result: ScanResult) -> None:
+    """Replace the video's sightings and readings with a scan's, in one transaction."""
+    ClockSighting.objects.filter(video=video).delete()
+    for scanned in result.sightings:
+        sighting = ClockSighting.objects.create(
+            video=video,
+            start_seconds=max(0.0, scanned.sighting.start_second),
+            end_seconds=max(scanned.sighting.start_second, scanned.sighting.end_second),
+            kind=scanned.kind if scanned.kind in ClockSighting.Kind.values else ClockSighting.Kind.UNKNOWN,
+            boxes=scanned.sighting.box_track(),
+            confidence=min(1.0, max(0.0, scanned.sighting.confidence)),
+            rejection=scanned.rejection or "",
+        )
+        if scanned.fitted is not None:
+            fitted = scanned.fitted
+            method = {"digital": TimeReading.Method.DIGITAL}.get(scanned.kind, TimeReading.Method.ANALOG_MODEL)
+            TimeReading.objects.create(
+                sighting=sighting,
+                hour=fitted.hour,
+                minute=fitted.minute,
+                meridiem=fitted.meridiem,
+                confidence=min(1.0, max(0.0, fitted.confidence)),
+                method=method,
+                status=TimeReading.Status.ACCEPTED if fitted.confidence >= 0.5 else TimeReading.Status.UNCERTAIN,
+                shown_at_seconds=fitted.shown_at_second,
+            )
+    summary = {"frames": result.frames, "seconds": round(result.seconds_scanned, 2),
+               "shots": len(result.shot_boundaries) + 1, "detections": result.detections,
+               "sightings": len(result.sightings)}  # fmt: skip
+    error = f"read only the first {result.seconds_scanned:.1f} s: {result.error}" if result.error else ""
+    Video.objects.filter(pk=video.pk).update(
+        status=Video.Status.PROCESSED, error=error[:2000], info={**video.info, "scan": summary},
+        shot_boundaries=list(result.shot_boundaries),
+    )  # fmt: skip

@@ -42,6 +42,10 @@ def discover_source(source_id: int) -> dict[str, object]:
     return {"source": source_id, "queued": len(report.new_videos), "known": report.already_known}
 
 
+def queue_scan(video: Video) -> str:
+    return async_task("catalog.tasks.scan_video", video.pk, task_name=f"scan video {video.pk}")
+
+
 def download_video(video_id: int) -> dict[str, object]:
     video = Video.objects.filter(pk=video_id).first()
     if video is None:
@@ -50,4 +54,19 @@ def download_video(video_id: int) -> dict[str, object]:
         video = services.video_download(video=video)
     except ytdlp.IngestError as error:
         return {"video": video_id, "status": "busy", "error": str(error)}
+    if video.status == Video.Status.DOWNLOADED:
+        queue_scan(video)
     return {"video": video_id, "status": video.status, "error": video.error}
+
+
+def scan_video(video_id: int) -> dict[str, object]:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.file:
+        return {"video": video_id, "status": "nothing to scan"}
+    try:
+        video = services.video_scan(video=video)
+    except services.ScanUnavailable as unavailable:
+        logger.error("video %s not scanned: %s", video_id, unavailable)
+        return {"video": video_id, "status": video.status, "error": str(unavailable)}
+    return {"video": video_id, "status": video.status, "error": video.error,
+            "sightings": video.sightings.count()}  # fmt: skip

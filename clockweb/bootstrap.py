@@ -17,7 +17,23 @@ from psycopg import sql
 from clockweb.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresBusy, EmbeddedPostgresError
 
 # Commands that never open a database connection, so need no server.
-COMMANDS_WITHOUT_DATABASE = frozenset({"help", "version", "--help", "-h", "--version", "collectstatic", "check"})
+COMMANDS_WITHOUT_DATABASE = frozenset(
+    {
+        "help",
+        "version",
+        "--help",
+        "-h",
+        "--version",
+        "collectstatic",
+        "check",
+        "train_reader",
+        "train_detector",
+        "render_clock_dataset",
+        "read_clock",
+        "eval_reader",
+        "eval_detector",
+    }
+)
 
 
 class DatabaseUnavailable(SystemExit):

@@ -248,6 +248,18 @@ INGEST_MAX_ITEMS = env_int("INGEST_MAX_ITEMS", 50, minimum=1)
 INGEST_ALLOW_LOOPBACK = env_bool("INGEST_ALLOW_LOOPBACK", False)
 INGEST_ARCHIVE = Path(env_str("INGEST_ARCHIVE") or VAR_DIR / "download-archive.txt")
 
+# -- scan ----------------------------------------------------------------------------------
+
+# A path, or a standard ultralytics name such as yolo11n.pt (COCO, class 74 "clock"), which
+# ultralytics downloads on a machine with internet. The default is clockweb's own checkpoint.
+DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or str(BASE_DIR / "models" / "detector.pt")
+READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
+# "auto" picks CUDA when present, else the CPU.
+DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
+DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.35, minimum=0.01)
+DETECTOR_IMAGE_SIZE = env_int("DETECTOR_IMAGE_SIZE", 320, minimum=64)
+SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
+
 # -- security ------------------------------------------------------------------------------
 
 SESSION_COOKIE_HTTPONLY = True

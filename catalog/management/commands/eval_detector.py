@@ -1,0 +1,53 @@
+"""`manage.py eval_detector DIR [--json]`: recall and precision of the detector at IoU 0.5 on DIR/labels.csv."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.management.commands.read_clock import load_rgb
+from pipeline.datasets import read_labels
+from pipeline.evaluation import detector_scores
+from pipeline.tracking import Box
+
+
+class Command(BaseCommand):
+    help = "Print recall and precision at IoU 0.5 for the detector on DIR (images + labels.csv with boxes)."
+    requires_system_checks = []
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("directory", type=Path, metavar="DIR")
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--confidence", type=float, default=None, help="detection threshold (default: settings)")
+
+    def handle(self, *args: object, directory: Path, **options: object) -> None:
+        from pipeline.detector import load_detector
+
+        try:
+            rows = read_labels(directory)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        truth: dict[str, list[Box]] = defaultdict(list)
+        for row in rows:
+            truth[row.file]  # an image with no clock still counts, for precision
+            if row.box is not None:
+                truth[row.file].append(Box(*row.box))
+        confidence = options["confidence"] or settings.DETECTOR_CONFIDENCE
+        detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, confidence, settings.DETECTOR_IMAGE_SIZE)
+        found = {}
+        names = sorted(truth)
+        for start in range(0, len(names), 16):
+            chunk = names[start : start + 16]
+            results = detector.find([load_rgb(directory / name) for name in chunk])
+            for name, clocks in zip(chunk, results, strict=True):
+                found[name] = [(clock.box, clock.confidence) for clock in clocks]
+        scores = {**detector_scores(dict(truth), found), "confidence_threshold": confidence}
+        if options["json"]:
+            self.stdout.write(json.dumps(scores))
+        else:
+            for key, value in scores.items():
+                self.stdout.write(f"{key:>20}: {value}")

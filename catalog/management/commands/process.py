@@ -1,0 +1,50 @@
+"""`manage.py process [--video ID | --all]`: scan downloaded videos in the foreground, with a progress bar."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from catalog import services
+from catalog.models import Video
+
+
+class Command(BaseCommand):
+    help = "Find clocks in downloaded videos and read their times (the scan stage), in the foreground."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--video", type=int, action="append", metavar="ID", help="a video id (repeatable)")
+        which.add_argument("--all", action="store_true", help="every downloaded video not yet processed")
+        parser.add_argument("--again", action="store_true", help="with --all: also videos processed before")
+
+    def handle(self, *args: object, video: list[int] | None, all: bool, again: bool, **options: object) -> None:
+        if video:
+            videos = list(Video.objects.filter(pk__in=video))
+            missing = set(video) - {v.pk for v in videos}
+            if missing:
+                raise CommandError(f"no video with id {', '.join(map(str, sorted(missing)))}")
+        else:
+            statuses = [Video.Status.DOWNLOADED] + ([Video.Status.PROCESSED] if again else [])
+            videos = list(Video.objects.filter(status__in=statuses).exclude(file=""))
+        failures = 0
+        for item in videos:
+            if not item.file:
+                self.stderr.write(f"#{item.pk}: no file to scan (status {item.status})")
+                failures += 1
+                continue
+            total = item.duration_seconds or None
+            with tqdm(total=total, desc=f"#{item.pk} {item.title[:30]}", unit="s") as bar:
+                try:
+                    done = services.video_scan(video=item, progress=lambda second, bar=bar: bar.update(second - bar.n))
+                except services.ScanUnavailable as unavailable:
+                    raise CommandError(str(unavailable)) from None
+            readings = sum(s.readings.count() for s in done.sightings.all())
+            line = f"#{done.pk}: {done.sightings.count()} sighting(s), {readings} reading(s)"
+            if done.status == Video.Status.FAILED:
+                failures += 1
+                self.stderr.write(self.style.ERROR(f"#{done.pk}: {done.error}"))
+            else:
+                self.stdout.write(self.style.SUCCESS(line) + (f" — {done.error}" if done.error else ""))
+        if failures:
+            raise CommandError(f"{failures} video(s) could not be scanned")

@@ -1,0 +1,76 @@
+"""`manage.py read_clock IMAGE... [--bbox x,y,w,h] [--json]`: read the time on clock images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from pipeline.tracking import Box
+
+
+def parse_bbox(text: str) -> Box:
+    try:
+        x, y, w, h = (float(part) for part in text.split(","))
+    except ValueError:
+        raise CommandError(f"--bbox must be x,y,w,h in pixels, not {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise CommandError("--bbox width and height must be positive")
+    return Box(x, y, w, h)
+
+
+def load_rgb(path: Path) -> object:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise CommandError(f"{path}: not an image that can be read")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class Command(BaseCommand):
+    help = "Read the time on clock images. Without --bbox the detector finds the clocks (or the whole image is read)."
+    requires_system_checks = []
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+        parser.add_argument("--bbox", help="x,y,w,h of the clock in the image (pixels)")
+        parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    def handle(self, *args: object, images: list[Path], bbox: str | None, **options: object) -> None:
+        from pipeline.detector import load_detector
+        from pipeline.reader import crop_clock, load_reader
+
+        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE)
+        given = parse_bbox(bbox) if bbox else None
+        for path in images:
+            image = load_rgb(path)
+            if given is not None:
+                boxes: list[Box | None] = [given]
+            else:
+                detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
+                                         settings.DETECTOR_IMAGE_SIZE)  # fmt: skip
+                boxes = [clock.box for clock in detector.find([image])[0]] or [None]
+            readings = reader.read([crop_clock(image, box) for box in boxes])
+            for box, reading in zip(boxes, readings, strict=True):
+                self._report(path, box, reading, as_json=options["json"])
+
+    def _report(self, path: Path, box: Box | None, reading: object, *, as_json: bool) -> None:
+        record = {
+            "image": str(path),
+            "time": str(reading),
+            "hour": reading.hour,
+            "minute": reading.minute,
+            "meridiem": reading.meridiem,
+            "confidence": round(reading.confidence, 4),
+            "kind": reading.kind,
+            "method": reading.method,
+            "bbox": None if box is None else [round(v) for v in (box.x, box.y, box.width, box.height)],
+        }
+        if as_json:
+            self.stdout.write(json.dumps(record))
+        else:
+            where = "" if box is None else f" at {','.join(str(v) for v in record['bbox'])}"
+            self.stdout.write(f"{path}{where}: {record['time']} ({reading.kind}, {reading.method}, "
+                              f"confidence {reading.confidence:.2f})")  # fmt: skip

@@ -1,0 +1,126 @@
+"""Rendered data sets on disk: detector scenes (YOLO format) and labelled crops, both with a labels.csv.
+
+labels.csv has the columns file,hour,minute,bbox_x,bbox_y,bbox_w,bbox_h,kind, one row per clock
+(see ../shared/ARCHITECTURE.md). An image with no clock has one row with empty time and box,
+so that detectors are also judged on what they find where nothing is.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.render import reader_sample, render_scene
+
+LABEL_COLUMNS = ["file", "hour", "minute", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "kind"]
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    file: str
+    hour: int | None
+    minute: int | None
+    box: tuple[int, int, int, int] | None
+    kind: str = ""
+
+
+def read_labels(directory: Path) -> list[LabelRow]:
+    """The rows of DIR/labels.csv; a clear ValueError for a missing file or a bad row."""
+    path = directory / "labels.csv"
+    if not path.exists():
+        raise ValueError(f"{path} not found; it needs the columns file,hour,minute (and optionally a bbox and kind)")
+    rows = []
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"file", "hour", "minute"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                hour = int(row["hour"]) if row["hour"] not in ("", None) else None
+                minute = int(row["minute"]) if row["minute"] not in ("", None) else None
+                box = None
+                if row.get("bbox_x") not in ("", None):
+                    box = tuple(int(float(row[key])) for key in ("bbox_x", "bbox_y", "bbox_w", "bbox_h"))
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{path}, line {line}: {error}") from None
+            if (hour is not None and not 0 <= hour <= 24) or (minute is not None and not 0 <= minute <= 59):
+                raise ValueError(f"{path}, line {line}: {row['hour']}:{row['minute']} is not a time")
+            rows.append(LabelRow(row["file"], hour, minute, box, row.get("kind") or ""))  # type: ignore[arg-type]
+    return rows
+
+
+def _write_labels(directory: Path, rows: list[LabelRow]) -> None:
+    with (directory / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LABEL_COLUMNS)
+        for row in rows:
+            box = row.box or ("", "", "", "")
+            writer.writerow([row.file, "" if row.hour is None else row.hour, "" if row.minute is None else row.minute,
+                             *box, row.kind])  # fmt: skip
+
+
+def _scene_chunk(args: tuple[Path, int, int, int, int, int, str]) -> list[LabelRow]:
+    out, seed, start, count, width, height, split = args
+    rows = []
+    for index in range(start, start + count):
+        rng = np.random.default_rng([seed, index])
+        scene = render_scene(rng, width, height)
+        name = f"{split}/scene-{index:06d}.jpg"
+        cv2.imwrite(
+            str(out / "images" / name), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
+        )
+        yolo_lines = []
+        for box, clock in zip(scene.boxes, scene.clocks, strict=True):
+            x, y, w, h = box
+            yolo_lines.append(
+                f"0 {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}"
+            )
+            rows.append(LabelRow(f"images/{name}", clock.time.hour12, clock.time.minute, box, clock.kind))
+        if not scene.boxes:
+            rows.append(LabelRow(f"images/{name}", None, None, None))
+        (out / "labels" / name).with_suffix(".txt").write_text("\n".join(yolo_lines) + ("\n" if yolo_lines else ""))
+    return rows
+
+
+def write_scene_dataset(out: Path, *, seed: int, count: int, validation_share: float = 0.1, width: int = 640,
+                        height: int = 384, workers: int = 2,
+                        progress: Callable[[int], None] | None = None) -> Path:  # fmt: skip
+    """Render scenes into OUT in YOLO layout (images/{train,val}, labels/{train,val}, data.yaml) plus labels.csv."""
+    validation = int(count * validation_share)
+    jobs = []
+    for split, first, total in (("train", 0, count - validation), ("val", count - validation, validation)):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+        jobs += [
+            (out, seed, s, min(200, first + total - s), width, height, split) for s in range(first, first + total, 200)
+        ]
+    rows: list[LabelRow] = []
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for part in pool.imap(_scene_chunk, jobs):
+            rows.extend(part)
+            if progress is not None:
+                progress(len({row.file for row in part}))
+    _write_labels(out, rows)
+    (out / "data.yaml").write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: clock\n")
+    return out
+
+
+def write_crop_dataset(out: Path, *, seed: int, count: int, size: int = 96, digital_share: float = 0.3) -> Path:
+    """Render labelled clock crops (the eval_reader format, no bbox: the whole image is the crop)."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in range(count):
+        rng = np.random.default_rng([seed, index])
+        sample = reader_sample(rng, size, digital_share=digital_share)
+        name = f"images/crop-{index:06d}.png"
+        cv2.imwrite(str(out / name), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+        rows.append(LabelRow(name, sample.time.hour % 12 or 12, sample.time.minute, None, sample.kind))
+    _write_labels(out, rows)
+    return out

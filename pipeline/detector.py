@@ -1,0 +1,120 @@
+"""The ultralytics adapter: the only module that imports ultralytics. Finds clocks in frames, and trains YOLO.
+
+Weights come from a path or a standard name. The COCO weights (`yolo11n.pt`, downloaded by
+ultralytics on a machine with internet) know 80 classes, of which 74 is `clock`; clockweb's own
+checkpoint knows one class, 0 `clock`. Which one is used is read from the checkpoint's names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.tracking import Box
+
+COCO_CLOCK_CLASS = 74
+# Ultralytics would otherwise try to reach its hub and download fonts for plots.
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+def best_device() -> str:
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class FoundClock:
+    box: Box
+    confidence: float
+
+
+class ClockDetector:
+    """A YOLO model loaded once, that finds clocks in batches of RGB frames."""
+
+    def __init__(self, weights: str | Path, *, device: str | None = None, confidence: float = 0.25,
+                 image_size: int = 640) -> None:  # fmt: skip
+        from ultralytics import YOLO
+
+        self.model = YOLO(str(weights), task="detect")
+        self.device = device or best_device()
+        self.half = self.device.startswith("cuda")
+        self.confidence = confidence
+        self.image_size = image_size
+        names: dict[int, str] = self.model.names
+        clock_classes = [index for index, name in names.items() if name == "clock"]
+        if not clock_classes:
+            raise ValueError(f"{weights} has no 'clock' class (it knows: {', '.join(list(names.values())[:10])}, …)")
+        self.clock_class = clock_classes[0]
+
+    def find(self, frames: list[np.ndarray]) -> list[list[FoundClock]]:
+        """Clocks in each RGB frame, as boxes in that frame's pixels."""
+        if not frames:
+            return []
+        # Ultralytics takes numpy images as BGR, like OpenCV.
+        results = self.model.predict(
+            [frame[..., ::-1] for frame in frames],
+            imgsz=self.image_size,
+            conf=self.confidence,
+            classes=[self.clock_class],
+            device=self.device,
+            half=self.half,
+            verbose=False,
+        )
+        found = []
+        for result in results:
+            boxes = result.boxes
+            xyxy = boxes.xyxy.cpu().numpy()
+            scores = boxes.conf.cpu().numpy()
+            found.append(
+                [
+                    FoundClock(Box(float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(score))
+                    for (x0, y0, x1, y1), score in zip(xyxy, scores, strict=True)
+                ]
+            )
+        return found
+
+
+@cache
+def load_detector(weights: str, device: str = "auto", confidence: float = 0.25, image_size: int = 640) -> ClockDetector:
+    """One detector per process and settings, loaded on first use (never at import, never in a forking parent)."""
+    return ClockDetector(weights, device=None if device == "auto" else device, confidence=confidence,
+                         image_size=image_size)  # fmt: skip
+
+
+def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, batch: int, seed: int,
+          run_dir: Path, workers: int = 2, device: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Train a YOLO detector from scratch on a rendered data set; returns ultralytics' metrics and the best weights."""
+    from ultralytics import YOLO
+
+    model = YOLO(str(model_yaml), task="detect")
+    results = model.train(
+        data=str(data_yaml),
+        epochs=epochs,
+        imgsz=image_size,
+        batch=batch,
+        seed=seed,
+        deterministic=True,
+        workers=workers,
+        device=device or best_device(),
+        project=str(run_dir.parent.resolve()),
+        name=run_dir.name,
+        exist_ok=True,
+        pretrained=False,
+        plots=False,
+        amp=False,
+        verbose=False,
+        # The renderer already varies colour, light and perspective; keep ultralytics' own
+        # geometric augmentation mild, and no left-right flips (they mirror clock faces).
+        fliplr=0.0,
+        mosaic=0.5,
+        close_mosaic=max(1, epochs // 5),
+    )
+    best = run_dir / "weights" / "best.pt"
+    metrics = {key: round(float(value), 4) for key, value in (results.results_dict or {}).items()}
+    return {"weights": str(best), "metrics": metrics}

@@ -1,0 +1,62 @@
+"""The arithmetic of eval_reader and eval_detector, kept apart so it can be tested on its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.tracking import Box
+
+HALF_DAY = 720
+
+
+def minutes_apart(hour_a: int, minute_a: int, hour_b: int, minute_b: int) -> int:
+    """Minutes between two times on a 12-hour dial, the short way round (11:59 and 12:00 are 1 apart)."""
+    a = (hour_a % 12) * 60 + minute_a
+    b = (hour_b % 12) * 60 + minute_b
+    difference = abs(a - b) % HALF_DAY
+    return min(difference, HALF_DAY - difference)
+
+
+@dataclass(frozen=True)
+class ReaderCase:
+    true_hour: int
+    true_minute: int
+    read_hour: int | None  # None: unreadable
+    read_minute: int | None
+
+
+def reader_scores(cases: list[ReaderCase]) -> dict[str, float | int]:
+    """n, top1 (hour exact and minute within ±1, wrapping at 12:00), hour_acc, minute_acc (±1), unreadable.
+    An unreadable image counts as wrong in every accuracy."""
+    n = len(cases)
+    read = [c for c in cases if c.read_hour is not None and c.read_minute is not None]
+    top1 = sum(minutes_apart(c.true_hour, c.true_minute, c.read_hour, c.read_minute) <= 1 for c in read)
+    hour = sum(c.true_hour % 12 == c.read_hour % 12 for c in read)
+    minute = sum(min((c.true_minute - c.read_minute) % 60, (c.read_minute - c.true_minute) % 60) <= 1 for c in read)
+    share = (lambda count: round(count / n, 4)) if n else (lambda count: 0.0)
+    return {"n": n, "top1": share(top1), "hour_acc": share(hour), "minute_acc": share(minute),
+            "unreadable": n - len(read)}  # fmt: skip
+
+
+def detector_scores(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box, float]]],
+                    iou: float = 0.5) -> dict[str, float | int]:  # fmt: skip
+    """Recall and precision at an IoU threshold: each true box may be matched once, surest detections first."""
+    true_positives = false_positives = 0
+    total_true = sum(len(boxes) for boxes in truth.values())
+    for image, detections in found.items():
+        unmatched = list(truth.get(image, []))
+        for box, _confidence in sorted(detections, key=lambda item: -item[1]):
+            best = max(unmatched, key=box.iou, default=None)
+            if best is not None and box.iou(best) >= iou:
+                unmatched.remove(best)
+                true_positives += 1
+            else:
+                false_positives += 1
+    found_total = true_positives + false_positives
+    return {
+        "images": len(truth),
+        "clocks": total_true,
+        "detections": found_total,
+        "recall": round(true_positives / total_true, 4) if total_true else 0.0,
+        "precision": round(true_positives / found_total, 4) if found_total else 0.0,
+    }

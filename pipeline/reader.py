@@ -1,0 +1,162 @@
+"""Reading the time on a clock crop: the trained reader, and a geometric fallback for analog faces.
+
+The model answers for analog and digital clocks alike (see reader_model). When it is unsure of
+an analog face, the hand angles are measured directly: the face is unwrapped into polar
+coordinates, where each hand becomes a dark (or light) band at its angle, and the longest
+band is the minute hand.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet
+from pipeline.tracking import Box
+
+# Below this the model's analog answer is checked against the hand geometry.
+MODEL_SURE = 0.6
+# How much larger than the detector's box the crop is; the reader was trained on such loose crops.
+CROP_MARGIN = 1.15
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one clock shows: hour 1-12, minute, and what the display says of AM/PM."""
+
+    hour: int
+    minute: int
+    meridiem: str  # "unknown" | "am" | "pm"
+    confidence: float
+    kind: str  # "analog" | "digital"
+    method: str  # "analog_model" | "analog_geometry" | "digital"
+
+    @property
+    def minutes_of_half_day(self) -> int:
+        return (self.hour % 12) * 60 + self.minute
+
+    def __str__(self) -> str:
+        suffix = "" if self.meridiem == "unknown" else f" {self.meridiem.upper()}"
+        return f"{self.hour}:{self.minute:02d}{suffix}"
+
+
+def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np.ndarray:
+    """A square crop around the box (the whole image without one), resized for the reader."""
+    if box is not None:
+        side = max(box.width, box.height) * CROP_MARGIN
+        half = max(1, round(side / 2))
+        cx, cy = round(box.x + box.width / 2), round(box.y + box.height / 2)
+        # Pad first, so a clock at the frame's edge still gets a centred crop.
+        padded = cv2.copyMakeBorder(image, half, half, half, half, cv2.BORDER_REPLICATE)
+        image = padded[cy : cy + 2 * half, cx : cx + 2 * half]
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+class ClockReader:
+    """The trained reader, loaded once; reads batches of crops."""
+
+    def __init__(self, checkpoint: str | Path, *, device: str | None = None) -> None:
+        import torch
+
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        self.model = ClockReaderNet(saved["width"])
+        self.model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device).eval()
+        self.record = saved.get("record", {})
+
+    def read(self, crops: list[np.ndarray], *, geometry_fallback: bool = True) -> list[Reading]:
+        """Readings for RGB uint8 crops of INPUT_SIZE (see crop_clock)."""
+        import torch
+
+        if not crops:
+            return []
+        batch = torch.from_numpy(np.stack(crops).astype(np.float32) / 255.0).permute(0, 3, 1, 2).to(self.device)
+        with torch.no_grad():
+            outputs = {key: value.softmax(1).cpu().numpy() for key, value in self.model(batch).items()}
+        readings = []
+        for index, crop in enumerate(crops):
+            reading = _decode({key: value[index] for key, value in outputs.items()})
+            if geometry_fallback and reading.kind == "analog" and reading.confidence < MODEL_SURE:
+                measured = read_hands(crop)
+                if measured is not None and measured.confidence > reading.confidence:
+                    reading = measured
+            readings.append(reading)
+        return readings
+
+
+@cache
+def load_reader(checkpoint: str, device: str = "auto") -> ClockReader:
+    """One reader per process, loaded on first use."""
+    return ClockReader(checkpoint, device=None if device == "auto" else device)
+
+
+def _decode(probabilities: dict[str, np.ndarray]) -> Reading:
+    kind = KINDS[int(probabilities["kind"].argmax())]
+    hour_index = int(probabilities["hour"].argmax())
+    minute = int(probabilities["minute"].argmax())
+    minutes = probabilities["minute"]
+    # ±1 minute counts as right, so the minute's confidence includes its neighbours.
+    minute_confidence = minutes[minute] + minutes[(minute - 1) % 60] + minutes[(minute + 1) % 60]
+    meridiem = MERIDIEMS[int(probabilities["meridiem"].argmax())] if kind == "digital" else "unknown"
+    return Reading(
+        hour=hour_index or 12,
+        minute=minute,
+        meridiem=meridiem,
+        confidence=float(probabilities["hour"][hour_index] * min(1.0, minute_confidence)),
+        kind=kind,
+        method="digital" if kind == "digital" else "analog_model",
+    )
+
+
+# -- geometry ------------------------------------------------------------------------------
+
+_ANGLES = 360
+
+
+def hand_profiles(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much each direction (0 = 12 o'clock, clockwise, in degrees) looks like a hand:
+    over the inner part of the face (both hands) and the middle ring (the minute hand only)."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) if crop.ndim == 3 else crop.astype(np.float32)
+    size = gray.shape[0]
+    radius = size / 2 / CROP_MARGIN * 0.95
+    # Rows are angles from +x (3 o'clock), clockwise on screen; columns run outwards.
+    polar = cv2.warpPolar(gray, (64, _ANGLES), (size / 2, size / 2), radius, cv2.WARP_POLAR_LINEAR)
+    polar = np.roll(polar, _ANGLES // 4, axis=0)  # so that row 0 points at 12 o'clock
+    face = np.median(polar[:, 10:48])
+    contrast = np.abs(polar - face)
+    contrast /= max(float(contrast[:, 6:48].max()), 1e-6)
+    # A low percentile along the ray: a hand covers the whole stretch, a numeral only a bit of it.
+    inner = np.percentile(contrast[:, 6:22], 25, axis=1)
+    middle = np.percentile(contrast[:, 12:40], 25, axis=1)
+    smooth = np.ones(5) / 5
+    wrap = lambda profile: np.convolve(np.r_[profile[-2:], profile, profile[:2]], smooth, "valid")  # noqa: E731
+    return wrap(inner), wrap(middle)
+
+
+def read_hands(crop: np.ndarray) -> Reading | None:
+    """The time from the hand angles of an analog face, or None when no hands stand out."""
+    inner, middle = hand_profiles(crop)
+    minute_angle = int(middle.argmax())
+    minute_strength = middle[minute_angle] - np.median(middle)
+    suppressed = inner.copy()
+    for offset in range(-15, 16):
+        suppressed[(minute_angle + offset) % _ANGLES] = 0
+    hour_angle = int(suppressed.argmax())
+    hour_strength = suppressed[hour_angle] - np.median(inner)
+    if hour_strength < 0.5 * (inner[minute_angle] - np.median(inner)):
+        hour_angle = minute_angle  # the hands overlap
+        hour_strength = inner[minute_angle] - np.median(inner)
+    if minute_strength < 0.15 or hour_strength < 0.1:
+        return None
+    minute = round(minute_angle / 6) % 60
+    # The hour hand sits between hours by the minutes passed; undo that to find its hour.
+    hour = round(hour_angle / 30 - minute / 60) % 12
+    confidence = float(min(0.9, math.tanh(2 * min(minute_strength, hour_strength))))
+    return Reading(hour=hour or 12, minute=minute, meridiem="unknown", confidence=confidence, kind="analog",
+                   method="analog_geometry")  # fmt: skip

@@ -1,0 +1,206 @@
+"""Training the clock reader on rendered crops: data sets cached under var/, reproducible by seed."""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
+from pipeline.render import ReaderSample, reader_sample
+
+DIGITAL_SHARE = 0.3
+
+
+def meridiem_label(sample: ReaderSample) -> int:
+    """What the display itself says of AM/PM: a marker, or a 24-hour reading that can only be one of them."""
+    if sample.kind != "digital":
+        return MERIDIEMS.index("unknown")
+    if sample.shows_meridiem or sample.time.hour >= 13 or sample.time.hour == 0:
+        return MERIDIEMS.index("pm" if sample.time.hour >= 12 else "am")
+    return MERIDIEMS.index("unknown")
+
+
+@dataclass(frozen=True)
+class ReaderSet:
+    images: np.ndarray  # N x 64 x 64 x 3 uint8
+    kind: np.ndarray
+    hour: np.ndarray  # 0-11 (12 o'clock is 0)
+    minute: np.ndarray
+    meridiem: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
+    seed, start, count = args
+    images, kind, hour, minute, meridiem = [], [], [], [], []
+    for index in range(start, start + count):
+        # One generator per sample: the set is the same whatever the number of workers.
+        rng = np.random.default_rng([seed, index])
+        sample = reader_sample(rng, INPUT_SIZE, digital_share=DIGITAL_SHARE)
+        images.append(sample.image)
+        kind.append(0 if sample.kind == "analog" else 1)
+        hour.append(sample.time.hour % 12)
+        minute.append(sample.time.minute)
+        meridiem.append(meridiem_label(sample))
+    return {"images": np.stack(images), "kind": np.array(kind), "hour": np.array(hour),
+            "minute": np.array(minute), "meridiem": np.array(meridiem)}  # fmt: skip
+
+
+def render_reader_set(seed: int, count: int, cache_dir: Path, *, workers: int = 2,
+                      progress: Callable[[int], None] | None = None) -> ReaderSet:  # fmt: skip
+    """Render (or load from the cache) `count` labelled crops from `seed`."""
+    cache = cache_dir / f"reader-seed{seed}-n{count}-s{INPUT_SIZE}.npz"
+    if cache.exists():
+        data = np.load(cache)
+        return ReaderSet(**{key: data[key] for key in data.files})
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    chunk = 500
+    jobs = [(seed, start, min(chunk, count - start)) for start in range(0, count, chunk)]
+    parts = []
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for part in pool.imap(_render_chunk, jobs):
+            parts.append(part)
+            if progress is not None:
+                progress(len(part["kind"]))
+    merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    partial = cache.with_suffix(".tmp.npz")
+    np.savez(partial, **merged)
+    partial.replace(cache)
+    return ReaderSet(**merged)
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    seed: int
+    train_count: int
+    epochs: int
+    batch_size: int
+    width: int
+    learning_rate: float
+    seconds: float
+    final_loss: float
+    validation: dict[str, float]
+
+
+def _losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    cross_entropy = nn.functional.cross_entropy
+    # Minutes are circular and ±1 is still right, so a little of the target goes to the neighbours.
+    minute_target = torch.zeros_like(outputs["minute"])
+    index = batch["minute"]
+    minute_target.scatter_(1, index[:, None], 0.8)
+    minute_target.scatter_add_(1, ((index + 1) % 60)[:, None], torch.full_like(minute_target[:, :1], 0.1))
+    minute_target.scatter_add_(1, ((index - 1) % 60)[:, None], torch.full_like(minute_target[:, :1], 0.1))
+    minute_loss = -(minute_target * outputs["minute"].log_softmax(1)).sum(1).mean()
+    return (
+        cross_entropy(outputs["kind"], batch["kind"]) * 0.3
+        + cross_entropy(outputs["hour"], batch["hour"])
+        + minute_loss
+        + cross_entropy(outputs["meridiem"], batch["meridiem"]) * 0.3
+    )
+
+
+def _batches(data: ReaderSet, indices: np.ndarray, batch_size: int) -> list[dict[str, torch.Tensor]]:
+    out = []
+    for start in range(0, len(indices), batch_size):
+        chosen = indices[start : start + batch_size]
+        out.append(
+            {
+                "images": to_tensor(list(data.images[chosen])),
+                **{
+                    key: torch.from_numpy(getattr(data, key)[chosen]).long()
+                    for key in ("kind", "hour", "minute", "meridiem")
+                },
+            }
+        )
+    return out
+
+
+def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: int, batch_size: int = 128,
+                 width: int = 32, learning_rate: float = 3e-3,
+                 log: Callable[[str], None] = print) -> tuple[ClockReaderNet, TrainingRecord]:  # fmt: skip
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = ClockReaderNet(width)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
+    steps = epochs * math.ceil(len(train) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=steps, pct_start=0.15)
+    started = time.monotonic()
+    loss_value = float("nan")
+    for epoch in range(epochs):
+        model.train()
+        order = rng.permutation(len(train))
+        total, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            (batch,) = _batches(train, order[start : start + batch_size], batch_size)
+            loss = _losses(model(batch["images"]), batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch["kind"])
+            seen += len(batch["kind"])
+        loss_value = total / seen
+        scores = evaluate(model, validation)
+        log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {json.dumps(scores)}, "
+            f"{time.monotonic() - started:.0f} s")  # fmt: skip
+    record = TrainingRecord(
+        seed=seed, train_count=len(train), epochs=epochs, batch_size=batch_size, width=width,
+        learning_rate=learning_rate, seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
+        validation=evaluate(model, validation),
+    )  # fmt: skip
+    return model, record
+
+
+@torch.no_grad()
+def predict(model: ClockReaderNet, images: list[np.ndarray], batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Probabilities per head for RGB uint8 crops of INPUT_SIZE."""
+    model.eval()
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(images), batch_size):
+        outputs = model(to_tensor(images[start : start + batch_size]))
+        for key, logits in outputs.items():
+            chunks.setdefault(key, []).append(logits.softmax(1).numpy())
+    return {key: np.concatenate(parts) for key, parts in chunks.items()}
+
+
+def time_error_minutes(
+    hour_a: np.ndarray, minute_a: np.ndarray, hour_b: np.ndarray, minute_b: np.ndarray
+) -> np.ndarray:
+    """Distance between two 12-hour times in minutes, around the dial (11:59 and 12:00 are 1 apart)."""
+    a = (hour_a % 12) * 60 + minute_a
+    b = (hour_b % 12) * 60 + minute_b
+    difference = np.abs(a - b) % 720
+    return np.minimum(difference, 720 - difference)
+
+
+def evaluate(model: ClockReaderNet, data: ReaderSet) -> dict[str, float]:
+    probabilities = predict(model, list(data.images))
+    hour = probabilities["hour"].argmax(1)
+    minute = probabilities["minute"].argmax(1)
+    minute_error = np.minimum(np.abs(minute - data.minute) % 60, 60 - np.abs(minute - data.minute) % 60)
+    return {
+        "n": len(data),
+        "top1": round(float(np.mean(time_error_minutes(hour, minute, data.hour, data.minute) <= 1)), 4),
+        "hour_acc": round(float(np.mean(hour == data.hour)), 4),
+        "minute_acc": round(float(np.mean(minute_error <= 1)), 4),
+        "kind_acc": round(float(np.mean(probabilities["kind"].argmax(1) == data.kind)), 4),
+        "meridiem_acc": round(float(np.mean(probabilities["meridiem"].argmax(1) == data.meridiem)), 4),
+    }
+
+
+def save_checkpoint(model: ClockReaderNet, record: TrainingRecord, path: Path, command: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Half precision halves the file; the reader converts back to float32 on load.
+    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command}, path)

@@ -1,0 +1,45 @@
+import pytest
+
+from pipeline.evaluation import ReaderCase, detector_scores, minutes_apart, reader_scores
+from pipeline.tracking import Box
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "apart"),
+    [
+        ((12, 0), (11, 59), 1),
+        ((3, 15), (3, 15), 0),
+        ((1, 0), (11, 0), 120),
+        ((6, 0), (12, 0), 360),
+        ((12, 30), (0, 31), 1),
+    ],
+)
+def test_minutes_apart_wraps_around_the_dial(a, b, apart):
+    assert minutes_apart(*a, *b) == apart
+
+
+def test_reader_scores_follow_the_definitions():
+    cases = [
+        ReaderCase(3, 15, 3, 15),  # right
+        ReaderCase(3, 15, 3, 16),  # within a minute: right
+        ReaderCase(12, 0, 11, 59),  # across 12:00: right, but the hour differs
+        ReaderCase(3, 15, 4, 15),  # wrong hour, right minute
+        ReaderCase(3, 15, None, None),  # unreadable
+    ]
+    assert reader_scores(cases) == {"n": 5, "top1": 0.6, "hour_acc": 0.4, "minute_acc": 0.8, "unreadable": 1}
+
+
+def test_reader_scores_of_nothing_are_zero():
+    assert reader_scores([]) == {"n": 0, "top1": 0.0, "hour_acc": 0.0, "minute_acc": 0.0, "unreadable": 0}
+
+
+def test_detector_scores_match_each_true_box_once_at_iou_half():
+    truth = {"a.jpg": [Box(0, 0, 10, 10), Box(50, 50, 10, 10)], "empty.jpg": []}
+    found = {
+        "a.jpg": [(Box(0, 0, 10, 10), 0.9), (Box(1, 1, 10, 10), 0.8), (Box(200, 200, 5, 5), 0.7)],
+        "empty.jpg": [(Box(0, 0, 4, 4), 0.6)],
+    }
+    scores = detector_scores(truth, found)
+    assert scores["recall"] == 0.5  # the second clock was missed
+    assert scores["precision"] == 0.25  # a duplicate, a stray box and a box where there is no clock
+    assert (scores["images"], scores["clocks"], scores["detections"]) == (2, 2, 4)
