@@ -423,7 +423,7 @@ def scan_models() -> tuple[ClockDetector, ClockReader]:
     return detector, reader
 
 
-def video_scan(*, video: Video, progress: Callable[[float], None] | None = None) -> Video:
+def video_scan(*, video: Video, progress: Callable[[float], None] | None = None, prepass: bool = False) -> Video:
     """Find the clocks in a downloaded video and store their sightings and readings.
 
     Re-running replaces what an earlier scan stored. A video that can't be read to its end keeps
@@ -443,7 +443,8 @@ def video_scan(*, video: Video, progress: Callable[[float], None] | None = None)
     path = Path(settings.MEDIA_ROOT) / video.file.name
     try:
         result = scan_video(path, detector=detector, reader=reader,
-                            options=ScanOptions(samples_per_second=settings.SCAN_SAMPLES_PER_SECOND),
+                            options=ScanOptions(samples_per_second=settings.SCAN_SAMPLES_PER_SECOND,
+                                                keyframe_prepass=prepass),
                             progress=progress)  # fmt: skip
     except FrameReadError as error:
         Video.objects.filter(pk=video.pk).update(status=Video.Status.FAILED, error=str(error)[:2000])

@@ -40,6 +40,9 @@ class ScanOptions:
     min_detections: int = 2
     # A reading below this confidence does not vote in the fit.
     min_reading_confidence: float = 0.2
+    # First look at keyframes only (cheap: no other frame is decoded); a video with no clock on
+    # any keyframe is not scanned further. Faster on long clockless videos; may miss brief clocks.
+    keyframe_prepass: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class ScanResult:
 def scan_video(path: Path, *, detector: Detector, reader: Reader, options: ScanOptions | None = None,
                progress: Callable[[float], None] | None = None) -> ScanResult:  # fmt: skip
     options = options or ScanOptions()
+    if options.keyframe_prepass and not _any_clock_on_keyframes(path, detector, options):
+        return ScanResult(frames=0, seconds_scanned=0.0, shot_boundaries=(), sightings=(), error=None)
     shots = ShotDetector()
     per_frame: list[tuple[float, list[Detection]]] = []
     reading_of: dict[Detection, Reading] = {}
@@ -111,6 +116,20 @@ def scan_video(path: Path, *, detector: Detector, reader: Reader, options: ScanO
         error=error,
         detections=len(reading_of),
     )
+
+
+def _any_clock_on_keyframes(path: Path, detector: Detector, options: ScanOptions) -> bool:
+    batch: list[np.ndarray] = []
+    try:
+        for frame in sample_frames(path, keyframes_only=True, max_side=options.max_side):
+            batch.append(frame.image)
+            if len(batch) >= options.batch_size:
+                if any(detector.find(batch)):
+                    return True
+                batch.clear()
+    except FrameReadError:
+        return True  # let the full pass report the damage
+    return bool(batch) and any(detector.find(batch))
 
 
 def _fit_sighting(sighting: Sighting, reading_of: dict[Detection, Reading], options: ScanOptions) -> ScannedSighting:

@@ -17,8 +17,11 @@ class Command(BaseCommand):
         which.add_argument("--video", type=int, action="append", metavar="ID", help="a video id (repeatable)")
         which.add_argument("--all", action="store_true", help="every downloaded video not yet processed")
         parser.add_argument("--again", action="store_true", help="with --all: also videos processed before")
+        parser.add_argument(
+            "--prepass", action="store_true", help="skip videos with no clock on any keyframe (faster, may miss some)"
+        )
 
-    def handle(self, *args: object, video: list[int] | None, all: bool, again: bool, **options: object) -> None:
+    def handle(self, *args: object, video: list[int] | None, again: bool, prepass: bool, **options: object) -> None:
         if video:
             videos = list(Video.objects.filter(pk__in=video))
             missing = set(video) - {v.pk for v in videos}
@@ -36,7 +39,9 @@ class Command(BaseCommand):
             total = item.duration_seconds or None
             with tqdm(total=total, desc=f"#{item.pk} {item.title[:30]}", unit="s") as bar:
                 try:
-                    done = services.video_scan(video=item, progress=lambda second, bar=bar: bar.update(second - bar.n))
+                    done = services.video_scan(
+                        video=item, progress=lambda second, bar=bar: bar.update(second - bar.n), prepass=prepass
+                    )
                 except services.ScanUnavailable as unavailable:
                     raise CommandError(str(unavailable)) from None
             readings = sum(s.readings.count() for s in done.sightings.all())

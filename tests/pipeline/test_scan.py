@@ -1,0 +1,96 @@
+"""The scan stage end to end, with clockweb's own committed models, on videos rendered with clocks at known times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from pipeline.clock_video import Shot, render_clock_video
+from pipeline.detector import load_detector
+from pipeline.reader import load_reader
+from pipeline.render import ClockTime
+from pipeline.scan import ScanOptions, scan_video
+
+
+@pytest.fixture(scope="module")
+def models():
+    detector = load_detector(
+        settings.DETECTOR_WEIGHTS, "cpu", settings.DETECTOR_CONFIDENCE, settings.DETECTOR_IMAGE_SIZE
+    )
+    return detector, load_reader(settings.READER_WEIGHTS, "cpu")
+
+
+def _scan(path: Path, models) -> object:
+    detector, reader = models
+    return scan_video(path, detector=detector, reader=reader, options=ScanOptions(samples_per_second=2.0))
+
+
+def test_it_finds_a_clock_and_reads_its_time(tmp_path, models):
+    video = render_clock_video(tmp_path / "clock.mp4", [Shot(6, ClockTime(10, 42, 10), "analog", seed=21)])
+
+    result = _scan(video, models)
+
+    assert result.error is None
+    assert len(result.sightings) == 1
+    (found,) = result.sightings
+    assert found.fitted is not None, found.rejection
+    assert (found.fitted.hour, found.fitted.minute) == (10, 42)
+    assert found.fitted.meridiem == "unknown", "a dial never says AM or PM"
+    # The clock showed 10:42:00 ten seconds before the video began; readings are whole minutes,
+    # so the fit can only place it within that minute.
+    assert -60 <= found.fitted.shown_at_second <= 0
+    assert found.sighting.start_second <= 0.5 and found.sighting.end_second >= 5.0
+
+
+def test_a_sighting_never_spans_a_shot_change(tmp_path, models):
+    video = render_clock_video(
+        tmp_path / "two-shots.mp4",
+        [Shot(4, ClockTime(3, 15, 0), "analog", seed=31), Shot(4, ClockTime(8, 40, 0), "analog", seed=32)],
+    )
+
+    result = _scan(video, models)
+
+    assert len(result.shot_boundaries) == 1
+    assert result.shot_boundaries[0] == pytest.approx(4.0, abs=0.5)
+    assert len(result.sightings) == 2
+    first, second = result.sightings
+    assert first.sighting.end_second < result.shot_boundaries[0] <= second.sighting.start_second
+    assert [(s.fitted.hour, s.fitted.minute) for s in result.sightings if s.fitted] == [(3, 15), (8, 40)]
+
+
+def test_a_digital_display_that_shows_pm_is_read_as_pm(tmp_path, models):
+    video = render_clock_video(tmp_path / "digital.mp4", [Shot(5, ClockTime(21, 5, 0), "digital", seed=5, scale=0.5)])
+
+    result = _scan(video, models)
+
+    fitted = [s.fitted for s in result.sightings if s.fitted]
+    assert fitted, [s.rejection for s in result.sightings]
+    assert (fitted[0].hour, fitted[0].minute) == (9, 5)
+    assert fitted[0].meridiem in {"pm", "unknown"}
+
+
+def test_a_video_without_clocks_has_no_sightings(tmp_path, models):
+    video = render_clock_video(tmp_path / "none.mp4", [Shot(4, None, seed=41)])
+    result = _scan(video, models)
+    assert result.sightings == ()
+    assert result.frames == 8
+
+
+def test_a_truncated_video_keeps_what_was_read(tmp_path, models):
+    video = render_clock_video(tmp_path / "clock.mp4", [Shot(8, ClockTime(6, 30, 0), "analog", seed=51)], audio=False)
+    mkv = tmp_path / "clock.mkv"
+    import subprocess
+
+    from pipeline.ffmpeg import ffmpeg_binary
+
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-i", str(video), "-c", "copy", str(mkv)], check=True)
+    data = mkv.read_bytes()
+    mkv.write_bytes(data[: len(data) * 6 // 10])
+
+    result = _scan(mkv, models)
+
+    assert result.error is not None and "truncated" in result.error
+    assert 2.0 <= result.seconds_scanned < 7.5
+    assert result.sightings, "the part that was read still yields its sighting"
