@@ -58,7 +58,7 @@ def shot_frames(shot: Shot, *, fps: float, width: int, height: int) -> Iterator[
     size = int(height * shot.scale)
     x0, y0 = int(rng.integers(16, max(17, width - size - 16))), int(rng.integers(16, max(17, height - size - 16)))
     drift = rng.uniform(-1, 1, size=2) * 12
-    for index in range(int(round(shot.seconds * fps))):
+    for index in range(round(shot.seconds * fps)):
         elapsed = index / fps
         progress = elapsed / max(shot.seconds, 1e-6)
         dx, dy = int(32 + drift[0] * math.sin(progress * math.pi)), int(32 + drift[1] * progress)
