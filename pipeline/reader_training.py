@@ -91,6 +91,7 @@ class TrainingRecord:
     seconds: float
     final_loss: float
     validation: dict[str, float]
+    initial_checkpoint: str | None = None
 
 
 def _losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -127,11 +128,14 @@ def _batches(data: ReaderSet, indices: np.ndarray, batch_size: int) -> list[dict
 
 
 def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: int, batch_size: int = 128,
-                 width: int = 32, learning_rate: float = 3e-3,
-                 log: Callable[[str], None] = print) -> tuple[ClockReaderNet, TrainingRecord]:  # fmt: skip
+                 width: int = 32, learning_rate: float = 3e-3, log: Callable[[str], None] = print,
+                 initial: Path | None = None) -> tuple[ClockReaderNet, TrainingRecord]:  # fmt: skip
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = ClockReaderNet(width)
+    if initial is not None:
+        saved = torch.load(initial, map_location="cpu", weights_only=False)
+        model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     steps = epochs * math.ceil(len(train) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=steps, pct_start=0.15)
@@ -157,7 +161,7 @@ def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: 
     record = TrainingRecord(
         seed=seed, train_count=len(train), epochs=epochs, batch_size=batch_size, width=width,
         learning_rate=learning_rate, seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
-        validation=evaluate(model, validation),
+        validation=evaluate(model, validation), initial_checkpoint=str(initial) if initial else None,
     )  # fmt: skip
     return model, record
 

@@ -29,6 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--learning-rate", type=float, default=3e-3)
         parser.add_argument("--workers", type=int, default=2, help="processes that render crops")
         parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "models" / "reader.pt")
+        parser.add_argument("--init", type=Path, help="start from this checkpoint instead of random weights")
 
     def handle(self, *args: object, **options: object) -> None:
         cache = Path(settings.VAR_DIR) / "datasets"
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         model, record = train_reader(
             sets["training"], sets["validation"], seed=options["seed"], epochs=options["epochs"],
             batch_size=options["batch_size"], width=options["width"], learning_rate=options["learning_rate"],
-            log=self.stdout.write,
+            log=self.stdout.write, initial=options["init"],
         )  # fmt: skip
         command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
         save_checkpoint(model, record, options["out"], command)
