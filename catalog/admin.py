@@ -12,8 +12,13 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "locator", "max_items", "video_count", "created_by", "created_at", "last_ingested_at"]
     list_filter = ["kind", "created_at"]
     search_fields = ["locator"]
-    readonly_fields = ["created_at", "last_ingested_at", "error"]
+    readonly_fields = ["kind", "locator", "created_by", "created_at", "last_ingested_at", "error"]
     actions = ["fetch_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Sources are checked (URL safety, limits) by services.sources_create: add them with
+        # `manage.py ingest` or POST /api/ingest/, not with a bare form.
+        return False
 
     @admin.action(description="Fetch the selected sources now (find and download new videos)")
     def fetch_now(self, request: HttpRequest, sources: QuerySet[Source]) -> None:
@@ -46,7 +51,17 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "extractor", "licence", "created_at"]
     search_fields = ["title", "uploader", "external_id", "url", "sha256"]
-    readonly_fields = ["sha256", "progress", "info", "duplicate_of", "downloaded_at", "created_at", "updated_at"]
+    # The file is only ever written by ingest, after it was checked to be a video.
+    readonly_fields = [
+        "file",
+        "sha256",
+        "progress",
+        "info",
+        "duplicate_of",
+        "downloaded_at",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["source"]
     date_hierarchy = "created_at"
     actions = ["retry_download"]
@@ -54,7 +69,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed downloads")
     def retry_download(self, request: HttpRequest, videos: QuerySet[Video]) -> None:
-        failed = list(videos.filter(status=Video.Status.FAILED))
+        failed = [video for video in videos if services.video_can_retry(video)]
         for video in failed:
             tasks.queue_download(services.video_retry(video=video))
         self.message_user(request, f"{len(failed)} download(s) queued again.")

@@ -112,8 +112,10 @@ def ingest(request: Request) -> Response:
 def retry_video(request: Request, pk: int) -> Response:
     """Staff only: queue a failed download again; a partial file resumes."""
     video = get_object_or_404(Video, pk=pk)
-    if video.status != Video.Status.FAILED:
-        return Response({"detail": f"only failed videos can be retried; this one is {video.status}"}, status=409)
+    if not services.video_can_retry(video):
+        return Response(
+            {"detail": f"only failed or stuck downloads can be retried; this one is {video.status}"}, status=409
+        )
     video = services.video_retry(video=video)
     tasks.queue_download(video)
     return Response(VideoSerializer(selectors.video_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
@@ -44,7 +44,7 @@ def snippet_list(*, minute_of_day: int | None = None, video_id: int | None = Non
         snippets = snippets.filter(_serving_minute(minute_of_day))
     if video_id is not None:
         snippets = snippets.filter(video_id=video_id)
-    return snippets.order_by("-reading__confidence", "id")
+    return snippets.order_by(F("reading__confidence").desc(nulls_last=True), "id")
 
 
 def minute_counts() -> list[int]:
@@ -96,9 +96,10 @@ def now_schedule(*, at: datetime, tz: ZoneInfo, upcoming: int) -> list[Scheduled
 
     Minutes are stepped in real time, so across a DST change the list follows the
     wall clock (01:59 is followed by 03:00 when clocks spring forward)."""
-    # Step in UTC: adding to an aware local datetime does wall-clock arithmetic and
-    # would walk into the hour that DST skips.
-    minute_start = at.astimezone(UTC).replace(second=0, microsecond=0)
+    # The minute starts on the local clock (zones with odd historical offsets don't start minutes
+    # on a UTC minute); then step in UTC: adding to an aware local datetime does wall-clock
+    # arithmetic and would walk into the hour that DST skips.
+    minute_start = at.astimezone(tz).replace(second=0, microsecond=0).astimezone(UTC)
     counts = minute_counts()
     schedule = []
     for step in range(upcoming + 1):
@@ -107,10 +108,13 @@ def now_schedule(*, at: datetime, tz: ZoneInfo, upcoming: int) -> list[Scheduled
         served = nearest_covered_minute(counts, minute_of_day)
         snippet = None
         offset = 0.0
-        if served is not None:
-            snippet = _pick(list(snippet_list(minute_of_day=served)), starts_at.toordinal())
+        candidates = list(snippet_list(minute_of_day=served)) if served is not None else []
+        if candidates:  # empty only if the clips changed between the two queries
+            snippet = _pick(candidates, starts_at.toordinal())
             if served == minute_of_day and snippet.shown_at_offset is not None:
                 offset = snippet.shown_at_offset
+        else:
+            served = None
         schedule.append(
             ScheduledClip(
                 minute_of_day=minute_of_day,

@@ -24,7 +24,7 @@ class VideoSummarySerializer(serializers.ModelSerializer):
 
 class VideoSerializer(serializers.ModelSerializer):
     snippet_count = serializers.IntegerField(read_only=True)
-    source = serializers.CharField(source="source.__str__", default=None, read_only=True)
+    source = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -33,6 +33,9 @@ class VideoSerializer(serializers.ModelSerializer):
             "upload_date", "licence", "thumbnail_url", "file", "sha256", "status", "error", "progress",
             "duplicate_of", "snippet_count", "downloaded_at", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_source(self, video: Video) -> str | None:
+        return None if video.source is None else str(video.source)
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -185,6 +188,9 @@ class NowQuerySerializer(serializers.Serializer):
                 at = datetime.fromisoformat(attrs["at"])
             except ValueError:
                 raise serializers.ValidationError({"at": "not an ISO 8601 date and time"}) from None
+            # Stepping minutes near the ends of the calendar would overflow it.
+            if not 2 <= at.year <= 9998:
+                raise serializers.ValidationError({"at": "the year must be between 2 and 9998"})
             attrs["at"] = at if at.tzinfo is not None else at.replace(tzinfo=attrs["tz"])
         else:
             attrs["at"] = timezone.now()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -66,6 +66,12 @@ class DiscoveryReport:
     new_videos: list[Video]
     already_known: int
     in_archive: int
+    # Videos found before whose download never completed (failed, or cut off by a crash).
+    unfinished: list[Video]
+
+    @property
+    def to_download(self) -> list[Video]:
+        return self.new_videos + self.unfinished
 
 
 def download_policy() -> ytdlp.DownloadPolicy:
@@ -134,6 +140,7 @@ def source_discover(*, source: Source) -> DiscoveryReport:
         Source.objects.filter(pk=source.pk).update(error=str(error), last_ingested_at=timezone.now())
         raise
     new_videos: list[Video] = []
+    unfinished: list[Video] = []
     known = archived = 0
     with transaction.atomic():
         for entry in discovery.entries:
@@ -145,19 +152,23 @@ def source_discover(*, source: Source) -> DiscoveryReport:
                 external_id=entry.external_id,
                 defaults={
                     "source": source,
-                    "url": entry.url,
-                    "title": entry.title,
+                    "url": clean_text(entry.url, 2000),
+                    "title": clean_text(entry.title, 500),
                     "duration_seconds": entry.duration_seconds,
                 },
             )
             if created:
                 new_videos.append(video)
-            else:
-                known += 1
+                continue
+            known += 1
+            if not video.file and video_can_retry(video):
+                unfinished.append(video_retry(video=video))
         kind = Source.Kind.PLAYLIST if discovery.is_playlist and source.kind == Source.Kind.URL else source.kind
         Source.objects.filter(pk=source.pk).update(kind=kind, error="", last_ingested_at=timezone.now())
     source.refresh_from_db()
-    return DiscoveryReport(source=source, new_videos=new_videos, already_known=known, in_archive=archived)
+    return DiscoveryReport(
+        source=source, new_videos=new_videos, already_known=known, in_archive=archived, unfinished=unfinished
+    )
 
 
 @contextmanager
@@ -193,7 +204,7 @@ def _download_slot() -> Iterator[None]:
 
 def video_work_dir(video: Video) -> Path:
     """Where a video's partial download lives until it is complete; kept between attempts to resume."""
-    return Path(settings.MEDIA_ROOT) / "downloads" / str(video.pk)
+    return Path(settings.INGEST_WORK_DIR) / str(video.pk)
 
 
 def _store_file(path: Path, sha256: str, extension: str) -> str:
@@ -204,7 +215,8 @@ def _store_file(path: Path, sha256: str, extension: str) -> str:
     if target.exists():
         path.unlink()
     else:
-        path.replace(target)
+        # The work folder may be on another file system than the media; move copies then.
+        shutil.move(path, target)
     return name
 
 
@@ -285,8 +297,9 @@ def video_download(*, video: Video, on_progress: ProgressCallback | None = None)
             _video_fail(video, f"not a video: {error}", keep_partial=False)
         except ytdlp.IngestError as error:
             _video_fail(video, str(error), keep_partial=True)
-        except Exception as error:
-            _video_fail(video, f"internal error: {type(error).__name__}: {error}", keep_partial=True)
+        except BaseException as error:
+            # Ctrl-C, a task timeout or a bug: the video must not stay "downloading" for ever.
+            _video_fail(video, f"interrupted: {type(error).__name__}: {error}".rstrip(": "), keep_partial=True)
             raise
     video.refresh_from_db()
     return video
@@ -315,15 +328,15 @@ def _video_store_download(video: Video, downloaded: ytdlp.Downloaded) -> Video:
             Video.objects.filter(pk=video.pk).update(
                 extractor=meta.extractor,
                 external_id=meta.external_id,
-                url=meta.webpage_url,
-                title=meta.title or video.title,
-                uploader=meta.uploader,
-                channel=meta.channel,
+                url=clean_text(meta.webpage_url, 2000),
+                title=clean_text(meta.title, 500) or video.title,
+                uploader=clean_text(meta.uploader, 255),
+                channel=clean_text(meta.channel, 255),
                 duration_seconds=probe.duration_seconds,
                 upload_date=meta.upload_date,
-                licence=meta.licence,
-                thumbnail_url=meta.thumbnail_url,
-                info=downloaded.info,
+                licence=clean_text(meta.licence, 255),
+                thumbnail_url=clean_text(meta.thumbnail_url, 2000),
+                info=clean_json(downloaded.info),
                 file=name,
                 sha256=sha256,
                 status=Video.Status.DOWNLOADED,
@@ -331,17 +344,57 @@ def _video_store_download(video: Video, downloaded: ytdlp.Downloaded) -> Video:
                 progress={**video.progress, "status": "finished", "percent": 100.0},
                 downloaded_at=timezone.now(),
             )
+    except IntegrityError:
+        # Another worker stored the same file (or the same extractor id) a moment ago.
+        twin = Video.objects.filter(sha256=sha256).exclude(pk=video.pk).first() or (
+            Video.objects.filter(extractor=meta.extractor, external_id=meta.external_id).exclude(pk=video.pk).first()
+        )
+        shutil.rmtree(video_work_dir(video), ignore_errors=True)
+        Video.objects.filter(pk=video.pk).update(
+            status=Video.Status.DUPLICATE, duplicate_of=twin, progress={},
+            error=f"the same video as #{twin.pk}" if twin else "a duplicate of another video",
+        )  # fmt: skip
+        video.refresh_from_db()
+        return video
     except Exception:
         _remove_stored_file(name)
         raise
+    ytdlp.record_in_archive(downloaded.info, download_policy())
     shutil.rmtree(video_work_dir(video), ignore_errors=True)
     video.refresh_from_db()
     return video
 
 
+def clean_text(text: str, limit: int) -> str:
+    """Text from the web, made storable: PostgreSQL refuses NUL characters, and columns have limits."""
+    return (text or "").replace("\x00", "")[:limit]
+
+
+def clean_json(value: object) -> object:
+    """The same for JSON: no NUL characters anywhere, keys included."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {clean_json(str(key)): clean_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(item) for item in value]
+    return value
+
+
+def video_can_retry(video: Video) -> bool:
+    """Failed, or left "downloading" by a worker that died (no worker holds its lock)."""
+    if video.status == Video.Status.FAILED:
+        return True
+    if video.status in {Video.Status.DOWNLOADING, Video.Status.PENDING} and not video.file:
+        with _advisory_lock(_LOCK_VIDEO, video.pk, wait_seconds=0) as free:
+            return free
+    return False
+
+
 def video_retry(*, video: Video) -> Video:
-    """Put a failed video back in line; its partial download, if any, will resume."""
-    Video.objects.filter(pk=video.pk, status=Video.Status.FAILED).update(status=Video.Status.PENDING, error="")
+    """Put a failed or stuck video back in line; its partial download, if any, will resume."""
+    if video_can_retry(video):
+        Video.objects.filter(pk=video.pk).update(status=Video.Status.PENDING, error="")
     video.refresh_from_db()
     return video
 
@@ -355,7 +408,7 @@ def local_file_import(*, source: Source, path: Path) -> Video:
     existing = Video.objects.filter(sha256=sha256).first()
     if existing is not None:
         return existing
-    staging = Path(settings.MEDIA_ROOT) / "downloads" / f"local-{sha256}.tmp"
+    staging = Path(settings.INGEST_WORK_DIR) / f"local-{sha256}.tmp"
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(path, staging)

@@ -37,9 +37,9 @@ def discover_source(source_id: int) -> dict[str, object]:
     except ytdlp.IngestError as error:
         logger.warning("source %s: %s", source_id, error)
         return {"source": source_id, "error": str(error)}
-    for video in report.new_videos:
+    for video in report.to_download:
         queue_download(video)
-    return {"source": source_id, "queued": len(report.new_videos), "known": report.already_known}
+    return {"source": source_id, "queued": len(report.to_download), "known": report.already_known}
 
 
 def queue_scan(video: Video) -> str:

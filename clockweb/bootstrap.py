@@ -8,6 +8,7 @@ does not, the process stops with a one-line error that names the fix.
 
 from __future__ import annotations
 
+import atexit
 import sys
 from typing import Any
 
@@ -60,7 +61,7 @@ def prepare_database(*, own: str = "if-free") -> EmbeddedPostgres | None:
     try:
         if own == "required" or (own == "if-free" and server.owner_pid() is None):
             server.start()
-            server.stop_at_exit()
+            atexit.register(_stop_when_done, server)
         elif server.owner_pid() is None:
             raise DatabaseUnavailable(
                 f"the embedded database in {server.pgdata} is not running; "
@@ -77,6 +78,14 @@ def prepare_database(*, own: str = "if-free") -> EmbeddedPostgres | None:
         raise DatabaseUnavailable(str(error)) from None
     _create_database_if_missing(settings.DATABASES["default"])
     return server
+
+
+def _stop_when_done(server: EmbeddedPostgres) -> None:
+    from django.db import connections
+
+    # Our own pooled connections would count as someone still using the server.
+    connections.close_all()
+    server.stop_unless_in_use()
 
 
 def _connect(params: dict[str, Any], dbname: str) -> psycopg.Connection:

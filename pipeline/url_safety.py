@@ -26,8 +26,13 @@ class UnsafeURL(ValueError):
 def address_problem(address: str, *, allow_loopback: bool) -> str | None:
     """Why this IP address may not be fetched from, or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by that address.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return address_problem(str(embedded), allow_loopback=allow_loopback)
+        if ip.is_site_local:
+            return f"{ip} is a site-local address"
     if ip.is_loopback:
         return None if allow_loopback else f"{ip} is a loopback address"
     if ip.is_link_local:

@@ -196,12 +196,13 @@ def _base_options(policy: DownloadPolicy, log: _Logger) -> dict[str, Any]:
         "sleep_interval_requests": policy.sleep_between_requests_seconds,
         # The connection guard is per thread; parallel fragment threads would bypass it.
         "concurrent_fragment_downloads": 1,
+        # yt-dlp's own downloaders only: an ffmpeg or aria2c subprocess would fetch outside the
+        # guard. (pycryptodomex lets the native HLS downloader handle AES-128 streams itself.)
+        "external_downloader": {"default": "native"},
         "restrictfilenames": True,
         "windowsfilenames": True,
         "cachedir": False,
     }
-    if policy.archive_path is not None:
-        options["download_archive"] = str(policy.archive_path)
     if policy.ffmpeg_path:
         options["ffmpeg_location"] = policy.ffmpeg_path
     return options
@@ -225,7 +226,7 @@ _CLEARER = {"Did not get any data blocks": "the server sent an empty file"}
 def _is_permanent(message: str) -> bool:
     return any(
         marker in message
-        for marker in ("Unsupported URL", "refused ", "is not a valid URL", "HTTP Error 404", "HTTP Error 410",
+        for marker in ("Unsupported URL", "is not a valid URL", "HTTP Error 404", "HTTP Error 410",
                        "Private video", "Video unavailable", "larger than max-filesize", "an empty file")
     )  # fmt: skip
 
@@ -239,6 +240,7 @@ def discover(locator: str, *, limit: int, policy: DownloadPolicy) -> Discovery:
         _check(locator, policy)
     log = _Logger()
     options = _base_options(policy, log) | {
+        "download_archive": str(policy.archive_path) if policy.archive_path else None,
         "extract_flat": "in_playlist",
         "playlistend": limit,
         "noplaylist": False,
@@ -249,7 +251,8 @@ def discover(locator: str, *, limit: int, policy: DownloadPolicy) -> Discovery:
             info = ydl.extract_info(locator, download=False)
         except Exception as error:
             message = _explain(error, guard, log)
-            raise (PermanentIngestError if _is_permanent(message) else IngestError)(message) from None
+            permanent = guard.refused is not None or _is_permanent(message)
+            raise (PermanentIngestError if permanent else IngestError)(message) from None
         if info is None:
             raise IngestError(log.errors[-1] if log.errors else "yt-dlp found nothing at this source")
         is_playlist = info.get("_type") == "playlist" or "entries" in info
@@ -355,13 +358,12 @@ def download(
             if cause and isinstance(cause[1], _TooLarge):
                 raise PermanentIngestError(str(cause[1])) from None
             message = _explain(error, guard, log)
-            raise (PermanentIngestError if _is_permanent(message) else IngestError)(message) from None
+            permanent = guard.refused is not None or _is_permanent(message)
+            raise (PermanentIngestError if permanent else IngestError)(message) from None
         if refusal:
             raise PermanentIngestError(refusal[-1])
         if info is None:
             raise IngestError(log.errors[-1] if log.errors else "yt-dlp returned nothing")
-        if ydl.in_download_archive(info) and not info.get("requested_downloads"):
-            raise PermanentIngestError("already downloaded before (it is in the download archive)")
         downloads = info.get("requested_downloads") or []
         path = Path(downloads[0]["filepath"]) if downloads and downloads[0].get("filepath") else None
         too_large = next((note for note in log.notes if "larger than max-filesize" in note), None)
@@ -375,6 +377,19 @@ def download(
             raise IngestError(_explain(Exception(log.errors[-1] if log.errors else "no file was written"), guard, log))
         sanitized = ydl.sanitize_info(info, remove_private_keys=True)
     return Downloaded(path=path, metadata=metadata_from_info(info, url), info=trim_info(sanitized))
+
+
+def record_in_archive(info: dict[str, Any], policy: DownloadPolicy) -> None:
+    """Write a stored video into yt-dlp's download archive, so no later discovery fetches it again.
+
+    Done by the caller once the file is verified and saved, not by yt-dlp when its download ends:
+    a file that then fails verification must stay fetchable."""
+    if policy.archive_path is None:
+        return
+    policy.archive_path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"download_archive": str(policy.archive_path), "quiet": True, "logger": _Logger()}
+    with _ClockwebYoutubeDL(options) as ydl:
+        ydl.record_download_archive(info)
 
 
 def trim_info(info: dict[str, Any]) -> dict[str, Any]:

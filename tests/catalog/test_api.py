@@ -34,6 +34,16 @@ def test_it_filters_videos_by_status(api):
     assert [v["status"] for v in body["results"]] == ["failed"]
 
 
+def test_a_video_names_its_source_or_none(api):
+    from catalog.models import Source
+
+    make_video(title="Orphan")
+    source = Source.objects.create(kind=Source.Kind.SEARCH, locator="ytsearch3:clock")
+    make_video(title="Found", source=source)
+    by_title = {v["title"]: v["source"] for v in api.get("/api/videos/").json()["results"]}
+    assert by_title == {"Orphan": None, "Found": "Search query: ytsearch3:clock"}
+
+
 def test_it_shows_one_video(api):
     video = make_video(title="High Noon")
     assert api.get(f"/api/videos/{video.pk}/").json()["title"] == "High Noon"
@@ -109,6 +119,8 @@ def test_it_counts_every_minute_of_the_day(api):
         ("/api/now?at=yesterday", "at"),
         ("/api/now?at=2026-13-45T99:00", "at"),
         ("/api/now?upcoming=1000", "upcoming"),
+        ("/api/now?at=9999-12-31T23:59:00Z", "at"),
+        ("/api/now?at=0001-01-01T00:00&tz=Asia/Tokyo", "at"),
         ("/api/now?upcoming=x", "upcoming"),
     ],
 )

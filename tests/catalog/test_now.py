@@ -126,3 +126,10 @@ def test_without_parameters_it_uses_the_current_time():
     body = response.json()
     assert len(body["upcoming"]) == 3
     assert body["current"]["snippet"]["minute"] == "00:00"
+
+
+def test_minutes_start_on_the_local_clock_even_with_odd_historical_offsets():
+    # Amsterdam in 1900 ran on local mean time, UTC+00:19:32.
+    body = _now("1900-06-01T12:00:45", "Europe/Amsterdam", upcoming=1)
+    starts = [datetime.fromisoformat(c["starts_at"]) for c in [body["current"], *body["upcoming"]]]
+    assert [(s.hour, s.minute, s.second) for s in starts] == [(12, 0, 0), (12, 1, 0)]

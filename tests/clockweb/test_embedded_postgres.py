@@ -172,3 +172,19 @@ def test_a_long_data_path_gets_a_short_socket_directory(tmp_path):
     assert socket_dir != deep
     assert len(str(socket_dir / ".s.PGSQL.5432")) <= 100
     assert socket_dir_for(deep) == socket_dir, "the same data directory always gets the same socket"
+
+
+def test_an_owner_leaving_while_others_use_the_server_leaves_it_running(pgdata):
+    owner = EmbeddedPostgres(pgdata)
+    owner.start()
+    other = psycopg.connect(host=str(owner.socket_dir), user="postgres", dbname="postgres")
+    try:
+        owner.stop_unless_in_use()
+        assert owner.running_server() is not None, "a client was still connected"
+        assert EmbeddedPostgres(pgdata).owner_pid() is None, "but ownership was given up"
+    finally:
+        other.close()
+    last = EmbeddedPostgres(pgdata)
+    last.start()
+    last.stop_unless_in_use()
+    assert last.running_server() is None

@@ -44,4 +44,5 @@ def ingest_settings(settings, tmp_path: Path):
     settings.INGEST_SLEEP_DOWNLOADS = 0
     settings.INGEST_RETRIES = 0
     settings.INGEST_ARCHIVE = tmp_path / "archive.txt"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
     return settings

@@ -241,3 +241,32 @@ def test_downloads_wait_for_a_free_slot(ingest_settings):
         assert not entered.wait(2.5), "a second download started while the only slot was taken"
     assert entered.wait(10), "the second download never got the freed slot"
     other.join()
+
+
+def test_a_download_left_downloading_by_a_dead_worker_can_be_retried(media_server, ingest_settings):
+    video = _add(media_server.url("clip.mp4"))
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.DOWNLOADING)  # its worker was SIGKILLed
+    video.refresh_from_db()
+
+    assert services.video_can_retry(video)
+    done = services.video_download(video=services.video_retry(video=video))
+
+    assert done.status == Video.Status.DOWNLOADED
+
+
+def test_a_failed_download_is_not_archived_and_a_second_look_queues_it_again(media_server, ingest_settings):
+    (source,) = services.sources_create(locators=[media_server.url("long.mp4")], from_web=True)
+    (video,) = services.source_discover(source=source).new_videos
+    media_server.cuts["long.mp4"] = {len(media_server.ranges_for("long.mp4")) + 2}
+    assert services.video_download(video=video).status == Video.Status.FAILED
+
+    again = services.source_discover(source=source)
+
+    assert again.in_archive == 0
+    assert [v.pk for v in again.unfinished] == [video.pk]
+    assert services.video_download(video=again.unfinished[0]).status == Video.Status.DOWNLOADED
+
+
+def test_nul_characters_from_the_web_are_dropped_before_storing():
+    assert services.clean_text("a\x00b", 10) == "ab"
+    assert services.clean_json({"k\x00": ["x\x00", 1]}) == {"k": ["x", 1]}

@@ -37,6 +37,7 @@ def cluster(ingest_settings, tmp_path):
             INGEST_SLEEP_REQUESTS="0",
             INGEST_RETRIES="0",
             INGEST_ARCHIVE=str(tmp_path / "archive.txt"),
+            INGEST_WORK_DIR=str(tmp_path / "work"),
             Q_WORKERS="1",
             SECRET_KEY=settings.SECRET_KEY,  # tasks are signed with it
         ),

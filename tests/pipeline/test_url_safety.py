@@ -28,6 +28,9 @@ from pipeline.url_safety import UnsafeURL, check_url, guarded_connections
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
         ("http://[fe80::1]/", "fe80::1 is a link-local address"),
         ("http://0.0.0.0/", "is a"),
+        ("http://[2002:a9fe:a9fe::]/", "169.254.169.254 is a link-local address"),  # 6to4
+        ("http://[2001:0:4136:e378:8000:63bf:f5fe:fffe]/", "10.1.0.1 is a private address"),  # Teredo
+        ("http://[fec0::1]/", "fec0::1 is a site-local address"),
         ("http://224.0.0.1/", "not a public address"),
         ("http://example.org:99999/", "not a valid URL"),
         ("http://" + "a" * 5000 + ".org/", "longer than 4096"),

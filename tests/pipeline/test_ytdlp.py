@@ -68,11 +68,17 @@ def test_a_cut_connection_is_resumed_within_one_attempt_when_retries_are_allowed
     assert any(r and r.startswith("bytes=") and r != "bytes=0-" for r in media_server.ranges_for("long.mp4"))
 
 
-def test_the_archive_stops_a_second_download(media_server, tmp_path):
-    ytdlp.download(media_server.url("clip.mp4"), work_dir=tmp_path / "a", policy=_policy(tmp_path))
-    with pytest.raises(ytdlp.PermanentIngestError, match="in the download archive"):
-        ytdlp.download(media_server.url("clip.mp4"), work_dir=tmp_path / "b", policy=_policy(tmp_path))
-    assert not (tmp_path / "b" / "media.mp4").exists()
+def test_a_download_is_in_the_archive_only_once_recorded(media_server, tmp_path):
+    policy = _policy(tmp_path)
+    result = ytdlp.download(media_server.url("clip.mp4"), work_dir=tmp_path / "a", policy=policy)
+    # yt-dlp itself never writes the archive: the caller does, after verifying the file.
+    assert not (tmp_path / "archive.txt").exists()
+
+    ytdlp.record_in_archive(result.info, policy)
+
+    (entry,) = ytdlp.discover(media_server.url("clip.mp4"), limit=1, policy=policy).entries
+    assert entry.in_archive
+    assert entry.external_id == result.metadata.external_id
 
 
 def test_same_file_names_on_different_urls_are_different_videos(media_server, tmp_path):
@@ -124,7 +130,8 @@ def test_a_feed_is_a_playlist_cut_to_the_limit(media_server, tmp_path):
 
 
 def test_discovery_sees_what_the_archive_already_holds(media_server, tmp_path):
-    ytdlp.download(media_server.url("clip.mp4"), work_dir=tmp_path / "w", policy=_policy(tmp_path))
+    result = ytdlp.download(media_server.url("clip.mp4"), work_dir=tmp_path / "w", policy=_policy(tmp_path))
+    ytdlp.record_in_archive(result.info, _policy(tmp_path))
     discovery = ytdlp.discover(media_server.url("feed.xml"), limit=5, policy=_policy(tmp_path))
     assert [entry.in_archive for entry in discovery.entries] == [True, False, False]
 

@@ -75,15 +75,16 @@ class Command(BaseCommand):
             self.stderr.write(self.style.ERROR(f"  {error}"))
             return 1
         self.stdout.write(
-            f"  {len(report.new_videos)} new, {report.already_known} already in the catalog, "
-            f"{report.in_archive} in the download archive"
+            f"  {len(report.new_videos)} new, {report.already_known} already in the catalog"
+            + (f" ({len(report.unfinished)} not yet downloaded)" if report.unfinished else "")
+            + f", {report.in_archive} in the download archive"
         )
         if queue:
-            for video in report.new_videos:
+            for video in report.to_download:
                 tasks.queue_download(video)
-            self.stdout.write(f"  queued {len(report.new_videos)} download(s) for the workers")
+            self.stdout.write(f"  queued {len(report.to_download)} download(s) for the workers")
             return 0
-        return sum(self._download(video) for video in report.new_videos)
+        return sum(self._download(video) for video in report.to_download)
 
     def _download(self, video: Video) -> int:
         with tqdm(desc=f"  {(video.title or video.url)[:40]}", unit="B", unit_scale=True, unit_divisor=1024) as bar:

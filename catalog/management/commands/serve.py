@@ -7,6 +7,7 @@ SIGTERM stops the children, then the database, in that order.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -105,14 +106,19 @@ class Command(BaseCommand):
         # A second Ctrl-C must not abandon the children half-stopped; they are killed after the grace time.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        # In order: the web server first (no new work comes in), then the workers. Each child leads its
+        # own process group, so signalling the group reaches the processes it forked too.
         for name, child in children.items():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"the {name} process did not stop in {_STOP_GRACE_SECONDS} s; killing it")
-                child.kill()
-                child.wait()
+            self._stop_group(name, child)
+
+    def _stop_group(self, name: str, child: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=_STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.stderr.write(f"the {name} processes did not stop in {_STOP_GRACE_SECONDS} s; killing them")
+        # Whatever the leader did, no process of its group may outlive `serve`.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
