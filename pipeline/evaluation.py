@@ -60,3 +60,16 @@ def detector_scores(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box
         "recall": round(true_positives / total_true, 4) if total_true else 0.0,
         "precision": round(true_positives / found_total, 4) if found_total else 0.0,
     }
+
+
+def recall_at_precision(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box, float]]], *,
+                        precision: float = 0.9, iou: float = 0.5) -> dict[str, float | None]:  # fmt: skip
+    """The best recall among confidence thresholds whose precision is at least `precision`, and that threshold."""
+    thresholds = sorted({round(score, 4) for detections in found.values() for _, score in detections}, reverse=True)
+    best: dict[str, float | None] = {"recall": 0.0, "precision": None, "threshold": None}
+    for threshold in thresholds:
+        kept = {image: [(b, c) for b, c in detections if c >= threshold] for image, detections in found.items()}
+        scores = detector_scores(truth, kept, iou)
+        if scores["precision"] >= precision and scores["recall"] >= best["recall"]:
+            best = {"recall": scores["recall"], "precision": scores["precision"], "threshold": threshold}
+    return best

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.evaluation import ReaderCase, detector_scores, minutes_apart, reader_scores
+from pipeline.evaluation import ReaderCase, detector_scores, minutes_apart, reader_scores, recall_at_precision
 from pipeline.tracking import Box
 
 
@@ -43,3 +43,14 @@ def test_detector_scores_match_each_true_box_once_at_iou_half():
     assert scores["recall"] == 0.5  # the second clock was missed
     assert scores["precision"] == 0.25  # a duplicate, a stray box and a box where there is no clock
     assert (scores["images"], scores["clocks"], scores["detections"]) == (2, 2, 4)
+
+
+def test_recall_at_precision_picks_the_best_threshold_that_keeps_precision():
+    truth = {"a.jpg": [Box(0, 0, 10, 10), Box(50, 50, 10, 10)], "b.jpg": [Box(0, 0, 10, 10)]}
+    found = {
+        "a.jpg": [(Box(0, 0, 10, 10), 0.9), (Box(50, 50, 10, 10), 0.4)],
+        "b.jpg": [(Box(30, 30, 10, 10), 0.6), (Box(0, 0, 10, 10), 0.3)],
+    }
+    # At 0.9: 1/3 recall, precision 1. At 0.6: a false box, precision 0.5. Lower: recall 1 but precision 0.75.
+    assert recall_at_precision(truth, found, precision=0.9) == {"recall": 0.3333, "precision": 1.0, "threshold": 0.9}
+    assert recall_at_precision(truth, found, precision=0.7)["recall"] == 1.0

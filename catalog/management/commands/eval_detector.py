@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.management.commands.read_clock import load_rgb
 from pipeline.datasets import read_labels
-from pipeline.evaluation import detector_scores
+from pipeline.evaluation import detector_scores, recall_at_precision
 from pipeline.tracking import Box
 
 
@@ -23,6 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("directory", type=Path, metavar="DIR")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--confidence", type=float, default=None, help="detection threshold (default: settings)")
+        parser.add_argument(
+            "--sweep", action="store_true", help="also the best recall over thresholds at a precision of --precision"
+        )
+        parser.add_argument("--precision", type=float, default=0.9)
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
         from pipeline.detector import load_detector
@@ -46,6 +50,10 @@ class Command(BaseCommand):
             for name, clocks in zip(chunk, results, strict=True):
                 found[name] = [(clock.box, clock.confidence) for clock in clocks]
         scores = {**detector_scores(dict(truth), found), "confidence_threshold": confidence}
+        if options["sweep"]:
+            best = recall_at_precision(dict(truth), found, precision=options["precision"])
+            scores |= {f"recall_at_precision_{options['precision']}": best["recall"],
+                       "swept_precision": best["precision"], "swept_threshold": best["threshold"]}  # fmt: skip
         if options["json"]:
             self.stdout.write(json.dumps(scores))
         else:
