@@ -57,14 +57,16 @@ class ClockDetector:
         if not frames:
             return []
         # Ultralytics takes numpy images as BGR, like OpenCV.
+        # fp16 on CUDA only; the option is not passed at all on the CPU.
+        precision = {"half": True} if self.half else {}
         results = self.model.predict(
             [frame[..., ::-1] for frame in frames],
             imgsz=self.image_size,
             conf=self.confidence,
             classes=[self.clock_class],
             device=self.device,
-            half=self.half,
             verbose=False,
+            **precision,
         )
         found = []
         for result in results:
