@@ -258,7 +258,7 @@ DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or str(BASE_DIR / "model
 READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
 # "auto" picks CUDA when present, else the CPU.
 DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
-DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.35, minimum=0.01)
+DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.4, minimum=0.01)
 DETECTOR_IMAGE_SIZE = env_int("DETECTOR_IMAGE_SIZE", 320, minimum=64)
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 

@@ -90,11 +90,13 @@ def load_detector(weights: str, device: str = "auto", confidence: float = 0.25, 
 
 
 def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, batch: int, seed: int,
-          run_dir: Path, workers: int = 2, device: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """Train a YOLO detector from scratch on a rendered data set; returns ultralytics' metrics and the best weights."""
+          run_dir: Path, workers: int = 2, device: str | None = None,
+          initial: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Train a YOLO detector on a rendered data set, from scratch or on from `initial` weights;
+    returns ultralytics' metrics and the best weights."""
     from ultralytics import YOLO
 
-    model = YOLO(str(model_yaml), task="detect")
+    model = YOLO(str(initial or model_yaml), task="detect")
     results = model.train(
         data=str(data_yaml),
         epochs=epochs,
@@ -107,7 +109,7 @@ def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, ba
         project=str(run_dir.parent.resolve()),
         name=run_dir.name,
         exist_ok=True,
-        pretrained=False,
+        pretrained=initial is not None,
         plots=False,
         amp=False,
         verbose=False,

@@ -30,16 +30,19 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=16)
         parser.add_argument("--model", type=Path, default=settings.BASE_DIR / "pipeline" / "yolo-clock.yaml")
         parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "models" / "detector.pt")
+        parser.add_argument("--init", type=Path, help="continue from these weights instead of starting from scratch")
+        parser.add_argument("--run-name", help="folder under var/runs (default: detector-seed<SEED>)")
 
     def handle(self, *args: object, **options: object) -> None:
         data = options["data"] or Path(settings.VAR_DIR) / "datasets" / f"detector-seed{options['seed']}"
         if not (data / "data.yaml").exists():
             self.stdout.write(f"rendering {options['count']} scenes into {data}")
             write_scene_dataset(data, seed=options["seed"], count=options["count"])
-        run_dir = Path(settings.VAR_DIR) / "runs" / f"detector-seed{options['seed']}"
+        run_dir = Path(settings.VAR_DIR) / "runs" / (options["run_name"] or f"detector-seed{options['seed']}")
         result = detector.train(
             data_yaml=data / "data.yaml", model_yaml=options["model"], epochs=options["epochs"],
             image_size=options["image_size"], batch=options["batch"], seed=options["seed"], run_dir=run_dir,
+            initial=options["init"],
         )  # fmt: skip
         best = Path(result["weights"])
         if best.stat().st_size > MAX_CHECKPOINT_BYTES:
