@@ -529,7 +529,7 @@ def scan_store(*, video: Video, result: ScanResult) -> None:
         )
         if scanned.fitted is not None:
             fitted = scanned.fitted
-            method = {"digital": TimeReading.Method.DIGITAL}.get(scanned.kind, TimeReading.Method.ANALOG_MODEL)
+            method = scanned.method if scanned.method in TimeReading.Method.values else TimeReading.Method.ANALOG_MODEL
             TimeReading.objects.create(
                 sighting=sighting,
                 hour=fitted.hour,

@@ -52,6 +52,8 @@ class ScannedSighting:
     readings: tuple[FrameReading, ...]
     fitted: FittedTime | None
     rejection: str | None
+    # How most frames were read: "analog_model", "analog_geometry" or "digital".
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def scan_video(path: Path, *, detector: Detector, reader: Reader, options: ScanO
                 if progress is not None:
                     progress(last_second)
     except FrameReadError as failure:
+        if frames_seen == 0:
+            raise  # nothing could be read at all: the video fails, there is nothing to keep
         error = str(failure)
     if batch:
         flush()
@@ -135,6 +139,7 @@ def _any_clock_on_keyframes(path: Path, detector: Detector, options: ScanOptions
 def _fit_sighting(sighting: Sighting, reading_of: dict[Detection, Reading], options: ScanOptions) -> ScannedSighting:
     readings = [(detection, reading_of[detection]) for detection in sighting.detections if detection in reading_of]
     kind = Counter(reading.kind for _, reading in readings).most_common(1)[0][0] if readings else "unknown"
+    method = Counter(reading.method for _, reading in readings).most_common(1)[0][0] if readings else ""
     votes = tuple(
         FrameReading(detection.second, reading.hour, reading.minute, reading.confidence, reading.meridiem)
         for detection, reading in readings
@@ -143,5 +148,5 @@ def _fit_sighting(sighting: Sighting, reading_of: dict[Detection, Reading], opti
     try:
         fitted = fit_time(list(votes))
     except Disagreement as disagreement:
-        return ScannedSighting(sighting, kind, votes, None, str(disagreement))
-    return ScannedSighting(sighting, kind, votes, fitted, None)
+        return ScannedSighting(sighting, kind, votes, None, str(disagreement), method)
+    return ScannedSighting(sighting, kind, votes, fitted, None, method)

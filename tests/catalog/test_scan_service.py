@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import ClockSighting, TimeReading, Video
 from pipeline.clock_video import Shot, render_clock_video
+from pipeline.evaluation import minutes_apart
 from pipeline.render import ClockTime
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +42,9 @@ def test_process_stores_sightings_and_readings_once(clock_video):
     assert clock_video.status == Video.Status.PROCESSED
     assert ClockSighting.objects.filter(video=clock_video).count() == 1, "a second run replaces, never adds"
     reading = TimeReading.objects.get(sighting__video=clock_video)
-    assert (reading.hour, reading.minute, reading.meridiem) == (4, 20, "unknown")
-    assert reading.method == TimeReading.Method.ANALOG_MODEL
+    assert minutes_apart(reading.hour, reading.minute, 4, 20) <= 1, str(reading)
+    assert reading.meridiem == "unknown"
+    assert reading.method in {TimeReading.Method.ANALOG_MODEL, TimeReading.Method.ANALOG_GEOMETRY}
     assert -60 <= reading.shown_at_seconds <= 0
     sighting = reading.sighting
     assert sighting.boxes and len(sighting.boxes[0]) == 6

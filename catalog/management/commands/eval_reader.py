@@ -13,8 +13,8 @@ from pipeline.datasets import read_labels
 from pipeline.evaluation import ReaderCase, reader_scores
 from pipeline.tracking import Box
 
-# A reading less sure than this is counted as unreadable.
-UNREADABLE_BELOW = 0.05
+# A reading less sure than this is counted as unreadable (and so as wrong).
+UNREADABLE_BELOW = 0.01
 
 
 class Command(BaseCommand):
