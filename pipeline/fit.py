@@ -68,7 +68,9 @@ def fit_time(readings: list[FrameReading], *, min_readings: int = 2) -> FittedTi
     for running in (True, False):
         # What each frame says the clock showed at the start of the sighting.
         at_start = [(r.minutes - ((r.second - start) / 60 if running else 0)) % HALF_DAY for r in readings]
-        for candidate in at_start:
+        # Readings are right to within a minute, so two frames reading 3:14 and 3:16 both fit 3:15:
+        # try each reading and its neighbours as the centre.
+        for candidate in sorted({(value + shift) % HALF_DAY for value in at_start for shift in (-1.0, 0.0, 1.0)}):
             agreeing = [
                 r for r, v in zip(readings, at_start, strict=True) if _distance(v, candidate) <= AGREEMENT_MINUTES
             ]
