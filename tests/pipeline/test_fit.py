@@ -73,3 +73,11 @@ def test_a_stopped_clock_is_recognised_over_a_long_sighting():
     assert not fitted.running
     assert (fitted.hour, fitted.minute) == (4, 20)
     assert fitted.shown_at_second == 0.0
+
+
+def test_readings_a_minute_either_side_agree_on_the_minute_between():
+    readings = [FrameReading(0.0, 3, 14, 0.8), FrameReading(0.5, 3, 16, 0.8), FrameReading(1.0, 3, 15, 0.8)]
+    readings.append(FrameReading(1.5, 3, 16, 0.8))
+    fitted = fit_time(readings)
+    assert fitted.outliers == 0
+    assert (fitted.hour, fitted.minute) == (3, 15)
