@@ -312,16 +312,9 @@ def _video_store_download(video: Video, downloaded: ytdlp.Downloaded) -> Video:
     with downloaded.path.open("rb") as handle:
         sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     meta = downloaded.metadata
-    twin = Video.objects.filter(sha256=sha256).exclude(pk=video.pk).first() or (
-        Video.objects.filter(extractor=meta.extractor, external_id=meta.external_id).exclude(pk=video.pk).first()
-    )
+    twin = _twin_of(video, sha256, meta)
     if twin is not None:
-        shutil.rmtree(video_work_dir(video), ignore_errors=True)
-        Video.objects.filter(pk=video.pk).update(
-            status=Video.Status.DUPLICATE, duplicate_of=twin, error=f"the same video as #{twin.pk}", progress={}
-        )
-        video.refresh_from_db()
-        return video
+        return _video_mark_duplicate(video, twin)
     name = _store_file(downloaded.path, sha256, probe.extension)
     try:
         with transaction.atomic():
@@ -346,21 +339,33 @@ def _video_store_download(video: Video, downloaded: ytdlp.Downloaded) -> Video:
             )
     except IntegrityError:
         # Another worker stored the same file (or the same extractor id) a moment ago.
-        twin = Video.objects.filter(sha256=sha256).exclude(pk=video.pk).first() or (
-            Video.objects.filter(extractor=meta.extractor, external_id=meta.external_id).exclude(pk=video.pk).first()
-        )
-        shutil.rmtree(video_work_dir(video), ignore_errors=True)
-        Video.objects.filter(pk=video.pk).update(
-            status=Video.Status.DUPLICATE, duplicate_of=twin, progress={},
-            error=f"the same video as #{twin.pk}" if twin else "a duplicate of another video",
-        )  # fmt: skip
-        video.refresh_from_db()
-        return video
+        return _video_mark_duplicate(video, _twin_of(video, sha256, meta))
     except Exception:
         _remove_stored_file(name)
         raise
     ytdlp.record_in_archive(downloaded.info, download_policy())
     shutil.rmtree(video_work_dir(video), ignore_errors=True)
+    video.refresh_from_db()
+    return video
+
+
+def _twin_of(video: Video, sha256: str, meta: ytdlp.VideoMetadata) -> Video | None:
+    """Another video with the same file, or the same extractor id under its real (post-download) name."""
+    others = Video.objects.exclude(pk=video.pk)
+    return (
+        others.filter(sha256=sha256).first()
+        or others.filter(extractor=meta.extractor, external_id=meta.external_id).first()
+    )
+
+
+def _video_mark_duplicate(video: Video, twin: Video | None) -> Video:
+    shutil.rmtree(video_work_dir(video), ignore_errors=True)
+    Video.objects.filter(pk=video.pk).update(
+        status=Video.Status.DUPLICATE,
+        duplicate_of=twin,
+        progress={},
+        error=f"the same video as #{twin.pk}" if twin else "a duplicate of another video",
+    )
     video.refresh_from_db()
     return video
 
@@ -458,21 +463,20 @@ def scan_models() -> tuple[ClockDetector, ClockReader]:
     from pipeline.detector import load_detector
     from pipeline.reader import load_reader
 
-    try:
-        detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
-                                 settings.DETECTOR_IMAGE_SIZE)  # fmt: skip
-    except Exception as error:
-        raise ScanUnavailable(
-            f"cannot load the clock detector {settings.DETECTOR_WEIGHTS} ({type(error).__name__}: {error}); "
-            "train one with `manage.py train_detector` or set CLOCKWEB_DETECTOR_WEIGHTS"
-        ) from error
-    try:
-        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE)
-    except Exception as error:
-        raise ScanUnavailable(
-            f"cannot load the clock reader {settings.READER_WEIGHTS} ({type(error).__name__}: {error}); "
-            "train one with `manage.py train_reader` or set CLOCKWEB_READER_WEIGHTS"
-        ) from error
+    def loaded(what: str, path: str, command: str, variable: str, load: Callable[[], object]) -> object:
+        try:
+            return load()
+        except Exception as error:
+            raise ScanUnavailable(
+                f"cannot load the clock {what} {path} ({type(error).__name__}: {error}); "
+                f"train one with `manage.py {command}` or set {variable}"
+            ) from error
+
+    detector = loaded("detector", settings.DETECTOR_WEIGHTS, "train_detector", "CLOCKWEB_DETECTOR_WEIGHTS",
+                      lambda: load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
+                                            settings.DETECTOR_IMAGE_SIZE))  # fmt: skip
+    reader = loaded("reader", settings.READER_WEIGHTS, "train_reader", "CLOCKWEB_READER_WEIGHTS",
+                    lambda: load_reader(settings.READER_WEIGHTS, settings.DEVICE))  # fmt: skip
     return detector, reader
 
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from pipeline.tracking import Box
 
 HALF_DAY = 720
 
 
-def minutes_apart(hour_a: int, minute_a: int, hour_b: int, minute_b: int) -> int:
-    """Minutes between two times on a 12-hour dial, the short way round (11:59 and 12:00 are 1 apart)."""
+def minutes_apart(hour_a: Any, minute_a: Any, hour_b: Any, minute_b: Any) -> Any:
+    """Minutes between two times on a 12-hour dial, the short way round (11:59 and 12:00 are 1 apart).
+    Works on plain numbers and, element by element, on numpy arrays."""
     a = (hour_a % 12) * 60 + minute_a
     b = (hour_b % 12) * 60 + minute_b
     difference = abs(a - b) % HALF_DAY
-    return min(difference, HALF_DAY - difference)
+    return np.minimum(difference, HALF_DAY - difference)
 
 
 @dataclass(frozen=True)

@@ -64,29 +64,31 @@ def fit_time(readings: list[FrameReading], *, min_readings: int = 2) -> FittedTi
     if len(readings) < min_readings:
         raise Disagreement(f"only {len(readings)} readable frame(s); at least {min_readings} are needed")
     start = min(r.second for r in readings)
-    best: tuple[float, bool, list[FrameReading]] | None = None
+    # (score, running, agreeing frames, what each of them says the clock showed at the start)
+    best: tuple[float, bool, list[FrameReading], list[float]] | None = None
     for running in (True, False):
         # What each frame says the clock showed at the start of the sighting.
         at_start = [(r.minutes - ((r.second - start) / 60 if running else 0)) % HALF_DAY for r in readings]
         # Readings are right to within a minute, so two frames reading 3:14 and 3:16 both fit 3:15:
         # try each reading and its neighbours as the centre.
         for candidate in sorted({(value + shift) % HALF_DAY for value in at_start for shift in (-1.0, 0.0, 1.0)}):
-            agreeing = [
-                r for r, v in zip(readings, at_start, strict=True) if _distance(v, candidate) <= AGREEMENT_MINUTES
+            pairs = [
+                (r, v) for r, v in zip(readings, at_start, strict=True) if _distance(v, candidate) <= AGREEMENT_MINUTES
             ]
-            score = sum(r.confidence for r in agreeing)
+            score = sum(r.confidence for r, _ in pairs)
             # Prefer a running clock when both explain the frames equally: real clocks run.
             if best is None or score > best[0] + 1e-9:
-                best = (score, running, agreeing)
+                best = (score, running, [r for r, _ in pairs], [v for _, v in pairs])
     assert best is not None
-    _, running, agreeing = best
+    _, running, agreeing, agreeing_at_start = best
     share = len(agreeing) / len(readings)
     if share < MIN_AGREEING_SHARE:
         common = ", ".join(t for t, _ in Counter(f"{r.hour}:{r.minute:02d}" for r in readings).most_common(3))
         raise Disagreement(f"frames disagree: only {len(agreeing)} of {len(readings)} agree (most read {common})")
-    at_start = [(r.minutes - ((r.second - start) / 60 if running else 0)) % HALF_DAY for r in agreeing]
     shown = _start_interval(agreeing, start) if running else None
-    minute_at_start = shown if shown is not None else _circular_mean(at_start, [r.confidence for r in agreeing])
+    minute_at_start = (
+        shown if shown is not None else _circular_mean(agreeing_at_start, [r.confidence for r in agreeing])
+    )
     whole = math.floor(minute_at_start + 1e-9) % HALF_DAY
     # The clock showed `whole`:00 this many minutes before the sighting began.
     shown_at = start - (minute_at_start - math.floor(minute_at_start + 1e-9)) * 60 if running else start

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipeline.evaluation import minutes_apart
 from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
 from pipeline.render import ReaderSample, reader_sample
 
@@ -111,20 +112,11 @@ def _losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) ->
     )
 
 
-def _batches(data: ReaderSet, indices: np.ndarray, batch_size: int) -> list[dict[str, torch.Tensor]]:
-    out = []
-    for start in range(0, len(indices), batch_size):
-        chosen = indices[start : start + batch_size]
-        out.append(
-            {
-                "images": to_tensor(list(data.images[chosen])),
-                **{
-                    key: torch.from_numpy(getattr(data, key)[chosen]).long()
-                    for key in ("kind", "hour", "minute", "meridiem")
-                },
-            }
-        )
-    return out
+def _batch(data: ReaderSet, chosen: np.ndarray) -> dict[str, torch.Tensor]:
+    labels = {
+        key: torch.from_numpy(getattr(data, key)[chosen]).long() for key in ("kind", "hour", "minute", "meridiem")
+    }
+    return {"images": to_tensor(list(data.images[chosen])), **labels}
 
 
 def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: int, batch_size: int = 128,
@@ -146,7 +138,7 @@ def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: 
         order = rng.permutation(len(train))
         total, seen = 0.0, 0
         for start in range(0, len(order), batch_size):
-            (batch,) = _batches(train, order[start : start + batch_size], batch_size)
+            batch = _batch(train, order[start : start + batch_size])
             loss = _losses(model(batch["images"]), batch)
             optimizer.zero_grad()
             loss.backward()
@@ -178,16 +170,6 @@ def predict(model: ClockReaderNet, images: list[np.ndarray], batch_size: int = 2
     return {key: np.concatenate(parts) for key, parts in chunks.items()}
 
 
-def time_error_minutes(
-    hour_a: np.ndarray, minute_a: np.ndarray, hour_b: np.ndarray, minute_b: np.ndarray
-) -> np.ndarray:
-    """Distance between two 12-hour times in minutes, around the dial (11:59 and 12:00 are 1 apart)."""
-    a = (hour_a % 12) * 60 + minute_a
-    b = (hour_b % 12) * 60 + minute_b
-    difference = np.abs(a - b) % 720
-    return np.minimum(difference, 720 - difference)
-
-
 def evaluate(model: ClockReaderNet, data: ReaderSet) -> dict[str, float]:
     probabilities = predict(model, list(data.images))
     hour = probabilities["hour"].argmax(1)
@@ -195,7 +177,7 @@ def evaluate(model: ClockReaderNet, data: ReaderSet) -> dict[str, float]:
     minute_error = np.minimum(np.abs(minute - data.minute) % 60, 60 - np.abs(minute - data.minute) % 60)
     return {
         "n": len(data),
-        "top1": round(float(np.mean(time_error_minutes(hour, minute, data.hour, data.minute) <= 1)), 4),
+        "top1": round(float(np.mean(minutes_apart(hour, minute, data.hour, data.minute) <= 1)), 4),
         "hour_acc": round(float(np.mean(hour == data.hour)), 4),
         "minute_acc": round(float(np.mean(minute_error <= 1)), 4),
         "kind_acc": round(float(np.mean(probabilities["kind"].argmax(1) == data.kind)), 4),

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.tracking import Box
+
 RGB = tuple[int, int, int]
 _SUPERSAMPLE = 3
 _ROMAN = ["XII", "I", "II", "III", "IIII", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
@@ -506,7 +508,7 @@ def render_scene(rng: np.random.Generator, width: int = 640, height: int = 384, 
         h, w = sprite.shape[:2]
         for _attempt in range(10):  # keep clocks apart, as they are in real frames
             x, y = int(rng.integers(-w // 6, width - w + w // 6)), int(rng.integers(-h // 6, height - h + h // 6))
-            if all(_overlap((x, y, w, h), other) < 0.1 for other in boxes):
+            if all(Box(x, y, w, h).iou(Box(*other)) < 0.1 for other in boxes):
                 break
         box = paste(canvas, sprite, x, y)
         if box is None or box[2] < 8 or box[3] < 8:
@@ -516,12 +518,3 @@ def render_scene(rng: np.random.Generator, width: int = 640, height: int = 384, 
         boxes.append(box)
         clocks.append(clock)
     return Scene(image=damage(canvas, rng, amount=0.8), boxes=tuple(boxes), clocks=tuple(clocks))
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / max(1, aw * ah + bw * bh - inter)
