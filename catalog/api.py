@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAdminUser
@@ -74,14 +77,43 @@ def minutes(request: Request) -> Response:
 @api_view(["GET"])
 def now(request: Request) -> Response:
     params = _query(NowQuerySerializer, request)
-    schedule = selectors.now_schedule(at=params["at"], tz=params["tz"], upcoming=params["upcoming"])
-    payload = {
-        "server_time": timezone.now(),
-        "time_zone": str(params["tz"]),
-        "current": schedule[0],
-        "upcoming": schedule[1:],
-    }
-    return Response(NowSerializer(payload, context={"request": request}).data)
+    at, tz, upcoming = params["at"], params["tz"], params["upcoming"]
+    # Everyone asking within the same minute gets the same plan: serialize it once per minute
+    # (and again only when the snippets change).
+    minute_start = at.astimezone(tz).replace(second=0, microsecond=0)
+    key = (selectors.schedule_state_version(), str(tz), minute_start.isoformat(), upcoming, request.get_host(),
+           request.is_secure())  # fmt: skip
+    body = _now_cache.get(key)
+    if body is None:
+        schedule = selectors.now_schedule(at=at, tz=tz, upcoming=upcoming)
+        body = NowSerializer(
+            {"server_time": at, "time_zone": str(tz), "current": schedule[0], "upcoming": schedule[1:]},
+            context={"request": request},
+        ).data
+        _now_cache.put(key, body)
+    return Response({**body, "server_time": serializers.DateTimeField().to_representation(timezone.now())})
+
+
+class _MinuteCache:
+    """A small per-process cache of serialized /api/now answers; old minutes fall out first."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, dict] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict | None:
+        with self.lock:
+            return self.entries.get(key)
+
+    def put(self, key: tuple, value: dict) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_now_cache = _MinuteCache()
 
 
 @extend_schema(request=IngestRequestSerializer, responses={202: IngestResponseSerializer})

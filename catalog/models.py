@@ -212,6 +212,8 @@ class Snippet(models.Model):
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every save, so that the schedule sees a corrected or hidden snippet.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["minute_of_day", "id"]
@@ -224,6 +226,8 @@ class Snippet(models.Model):
             models.CheckConstraint(
                 condition=Q(end_seconds__gt=models.F("start_seconds")), name="snippet_ends_after_start"
             ),
+            # Cutting is idempotent: one snippet per reading, however often it runs.
+            models.UniqueConstraint(fields=["reading"], name="snippet_one_per_reading"),
         ]
 
     def __str__(self) -> str:

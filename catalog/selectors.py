@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
 from catalog.models import SceneEmbedding, Snippet, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
+from pipeline.schedule import Clip, MinutePlan, plan_day
 
 
 def video_list(*, status: str | None = None, source: int | None = None) -> QuerySet[Video]:
@@ -63,13 +67,18 @@ def minute_counts() -> list[int]:
     return counts
 
 
-def nearest_covered_minute(counts: list[int], minute_of_day: int) -> int | None:
-    """This minute if it has snippets, else the nearest earlier one, wrapping past midnight."""
-    for back in range(MINUTES_PER_DAY):
-        candidate = (minute_of_day - back) % MINUTES_PER_DAY
-        if counts[candidate]:
-            return candidate
-    return None
+# -- the schedule ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedPiece:
+    """Play `snippet` (None: a card showing the time) from `play_from` for `length` seconds,
+    starting `at` seconds into the minute."""
+
+    snippet: Snippet | None
+    at: float
+    play_from: float
+    length: float
 
 
 @dataclass(frozen=True)
@@ -78,21 +87,107 @@ class ScheduledClip:
 
     minute_of_day: int
     starts_at: datetime
+    # The lead clip, whose clock runs with the wall clock.
     snippet: Snippet | None
     # True when this minute has no snippet of its own and borrows the nearest earlier one.
     fallback: bool
     served_minute: int | None
-    # The clip's position at `starts_at`: its clock shows HH:MM:00 exactly then.
+    # The lead clip's position at `starts_at`: its clock shows HH:MM:00 exactly then (0 for a fallback).
     offset_seconds: float
+    pieces: tuple[PlannedPiece, ...] = ()
 
 
-def _pick(snippets: list[Snippet], day: int) -> Snippet:
-    # Rotate through a minute's clips day by day, so the clock is not the same film every day.
-    return snippets[day % len(snippets)]
+@dataclass
+class _ScheduleState:
+    version: tuple
+    checked_at: float
+    snippets: dict[int, Snippet]
+    clips: list[Clip]
+    days: dict[int, list[MinutePlan]] = field(default_factory=dict)
+
+
+_schedule_lock = threading.Lock()
+_schedule: _ScheduleState | None = None
+
+
+def schedule_version() -> tuple:
+    """Changes whenever a ready snippet is added, changed or removed."""
+    summary = _ready_snippets().aggregate(count=Count("id"), changed=Max("updated_at"), last=Max("id"))
+    return (summary["count"], summary["changed"], summary["last"])
+
+
+def _schedule_state() -> _ScheduleState:
+    """The ready snippets as the schedule sees them, reloaded when they change (looked at no more
+    often than every SCHEDULE_REFRESH_SECONDS, so that serving the clock costs no query)."""
+    global _schedule
+    with _schedule_lock:
+        now = time.monotonic()
+        state = _schedule
+        if state is not None and now - state.checked_at < settings.SCHEDULE_REFRESH_SECONDS:
+            return state
+        version = schedule_version()
+        if state is not None and state.version == version:
+            state.checked_at = now
+            return state
+        snippets = {snippet.pk: snippet for snippet in _ready_snippets().exclude(reading=None)}
+        clips = [
+            Clip(
+                snippet_id=snippet.pk,
+                video_id=snippet.video_id,
+                minute_of_day=snippet.minute_of_day,
+                serves_both_halves=snippet.reading.meridiem == Meridiem.UNKNOWN.value,
+                duration=snippet.duration_seconds,
+                shown_at=snippet.shown_at_offset or 0.0,
+                confidence=snippet.reading.confidence,
+            )
+            for snippet in snippets.values()
+        ]
+        _schedule = _ScheduleState(version=version, checked_at=now, snippets=snippets, clips=clips)
+        return _schedule
+
+
+def schedule_state_version() -> tuple:
+    """The version of the snippets the schedule was last built from (refreshed as _schedule_state says)."""
+    return _schedule_state().version
+
+
+def schedule_reset() -> None:
+    """Forget the cached schedule (tests; and after bulk changes that should show at once)."""
+    global _schedule
+    with _schedule_lock:
+        _schedule = None
+
+
+def day_plans(day: int) -> tuple[list[MinutePlan], dict[int, Snippet], tuple]:
+    """The 1440 minute plans of the day with this ordinal, the snippets they name, and the version."""
+    state = _schedule_state()
+    with _schedule_lock:
+        if day not in state.days:
+            if len(state.days) > 4:
+                state.days.clear()
+            state.days[day] = plan_day(state.clips, day=day, no_repeat_minutes=settings.SCHEDULE_NO_REPEAT_MINUTES)
+        return state.days[day], state.snippets, state.version
+
+
+def _scheduled(plan: MinutePlan, starts_at: datetime, snippets: dict[int, Snippet]) -> ScheduledClip:
+    pieces = tuple(
+        PlannedPiece(snippets[piece.clip.snippet_id] if piece.clip else None, piece.at, piece.play_from, piece.length)
+        for piece in plan.pieces
+    )
+    lead = snippets[plan.lead.snippet_id] if plan.lead is not None else None
+    return ScheduledClip(
+        minute_of_day=plan.minute_of_day,
+        starts_at=starts_at,
+        snippet=lead,
+        fallback=plan.fallback,
+        served_minute=plan.served_minute,
+        offset_seconds=0.0 if plan.fallback or plan.lead is None else plan.lead.shown_at,
+        pieces=pieces,
+    )
 
 
 def now_schedule(*, at: datetime, tz: ZoneInfo, upcoming: int) -> list[ScheduledClip]:
-    """The clip for the wall-clock minute containing `at` in `tz`, then the next `upcoming` minutes.
+    """The plan for the wall-clock minute containing `at` in `tz`, then the next `upcoming` minutes.
 
     Minutes are stepped in real time, so across a DST change the list follows the
     wall clock (01:59 is followed by 03:00 when clocks spring forward)."""
@@ -100,32 +195,19 @@ def now_schedule(*, at: datetime, tz: ZoneInfo, upcoming: int) -> list[Scheduled
     # on a UTC minute); then step in UTC: adding to an aware local datetime does wall-clock
     # arithmetic and would walk into the hour that DST skips.
     minute_start = at.astimezone(tz).replace(second=0, microsecond=0).astimezone(UTC)
-    counts = minute_counts()
     schedule = []
     for step in range(upcoming + 1):
         starts_at = (minute_start + timedelta(minutes=step)).astimezone(tz)
-        minute_of_day = starts_at.hour * 60 + starts_at.minute
-        served = nearest_covered_minute(counts, minute_of_day)
-        snippet = None
-        offset = 0.0
-        candidates = list(snippet_list(minute_of_day=served)) if served is not None else []
-        if candidates:  # empty only if the clips changed between the two queries
-            snippet = _pick(candidates, starts_at.toordinal())
-            if served == minute_of_day and snippet.shown_at_offset is not None:
-                offset = snippet.shown_at_offset
-        else:
-            served = None
-        schedule.append(
-            ScheduledClip(
-                minute_of_day=minute_of_day,
-                starts_at=starts_at,
-                snippet=snippet,
-                fallback=served is not None and served != minute_of_day,
-                served_minute=served,
-                offset_seconds=offset,
-            )
-        )
+        plans, snippets, _ = day_plans(starts_at.toordinal())
+        schedule.append(_scheduled(plans[starts_at.hour * 60 + starts_at.minute], starts_at, snippets))
     return schedule
+
+
+def minute_plan(*, minute_of_day: int, day: int) -> ScheduledClip:
+    """The plan of one minute of one day (for previews, the HLS stream and exports); starts_at is that day's."""
+    plans, snippets, _ = day_plans(day)
+    starts_at = datetime.fromordinal(day).replace(hour=minute_of_day // 60, minute=minute_of_day % 60, tzinfo=UTC)
+    return _scheduled(plans[minute_of_day], starts_at, snippets)
 
 
 def nearest_scenes(*, vector: list[float], model_name: str, limit: int = 10) -> QuerySet[SceneEmbedding]:

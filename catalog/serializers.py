@@ -73,6 +73,17 @@ class LocalDateTimeField(serializers.DateTimeField):
         return value.isoformat()
 
 
+class PlannedPieceSerializer(serializers.Serializer):
+    at = serializers.FloatField(help_text="Seconds into the minute at which this piece starts.")
+    play_from = serializers.FloatField(help_text="Position in the snippet's file to play from.")
+    length = serializers.FloatField(help_text="Seconds to play.")
+    card = serializers.SerializerMethodField(help_text="True: no clip; show a card with the time.")
+    snippet = SnippetSerializer(allow_null=True)
+
+    def get_card(self, piece: object) -> bool:
+        return piece.snippet is None
+
+
 class ScheduledClipSerializer(serializers.Serializer):
     minute = serializers.SerializerMethodField()
     minute_of_day = serializers.IntegerField()
@@ -80,7 +91,8 @@ class ScheduledClipSerializer(serializers.Serializer):
     offset_seconds = serializers.FloatField(help_text="The clip's position at starts_at.")
     fallback = serializers.BooleanField(help_text="True when this minute has no clip and borrows an earlier one.")
     fallback_from = serializers.SerializerMethodField()
-    snippet = SnippetSerializer(allow_null=True)
+    snippet = SnippetSerializer(allow_null=True, help_text="The lead clip, whose clock runs with the wall clock.")
+    pieces = PlannedPieceSerializer(many=True, help_text="What plays during the minute, in order; they fill 60 s.")
 
     def get_minute(self, clip: object) -> str:
         return format_minute_of_day(clip.minute_of_day)

@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog.models import ClockSighting, Source, TimeReading, Video
+from catalog.models import ClockSighting, Snippet, Source, TimeReading, Video
 from pipeline import ytdlp
 from pipeline.ffmpeg import ffmpeg_binary
 from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
@@ -476,7 +476,8 @@ def scan_models() -> tuple[ClockDetector, ClockReader]:
                       lambda: load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
                                             settings.DETECTOR_IMAGE_SIZE))  # fmt: skip
     reader = loaded("reader", settings.READER_WEIGHTS, "train_reader", "CLOCKWEB_READER_WEIGHTS",
-                    lambda: load_reader(settings.READER_WEIGHTS, settings.DEVICE))  # fmt: skip
+                    lambda: load_reader(settings.READER_WEIGHTS, settings.DEVICE,
+                                        settings.DISPLAY_READER_WEIGHTS))  # fmt: skip
     return detector, reader
 
 
@@ -519,7 +520,10 @@ def video_scan(*, video: Video, progress: Callable[[float], None] | None = None,
 
 @transaction.atomic
 def scan_store(*, video: Video, result: ScanResult) -> None:
-    """Replace the video's sightings and readings with a scan's, in one transaction."""
+    """Replace the video's sightings and readings with a scan's, in one transaction. Snippets cut
+    from the old readings go with them, and their files once the transaction has committed."""
+    old_files = [name for pair in Snippet.objects.filter(video=video).values_list("file", "thumbnail") for name in pair]
+    transaction.on_commit(lambda: snippet_files_remove(old_files))
     ClockSighting.objects.filter(video=video).delete()
     for scanned in result.sightings:
         sighting = ClockSighting.objects.create(
@@ -552,3 +556,74 @@ def scan_store(*, video: Video, result: ScanResult) -> None:
         status=Video.Status.PROCESSED, error=error[:2000], info={**video.info, "scan": summary},
         shot_boundaries=list(result.shot_boundaries),
     )  # fmt: skip
+
+
+# -- cut ------------------------------------------------------------------------------------
+
+
+def _gpu_for_ffmpeg() -> bool | None:
+    choice = settings.FFMPEG_GPU.lower()
+    return None if choice == "auto" else choice in {"1", "on", "true", "yes"}
+
+
+def snippet_window(*, reading: TimeReading, video_duration: float, context: float) -> tuple[float, float]:
+    """The stretch of the video to cut for a reading: where its clock is on screen and shows the
+    read minute (at most the sixty seconds after "shown at"), with some context either side."""
+    sighting = reading.sighting
+    clock_from = max(sighting.start_seconds, reading.shown_at_seconds)
+    # The last detection was at end_seconds; the clock stays on screen until the next sample.
+    clock_until = min(sighting.end_seconds + 1 / settings.SCAN_SAMPLES_PER_SECOND, reading.shown_at_seconds + 60)
+    if clock_until <= clock_from:  # the clock's minute and the sighting barely meet; keep the sighting
+        clock_from, clock_until = sighting.start_seconds, sighting.end_seconds + 0.5
+    start = max(0.0, clock_from - context)
+    end = min(video_duration, clock_until + context) if video_duration > 0 else clock_until + context
+    return start, max(end, start + 0.5)
+
+
+def video_cut(*, video: Video) -> list[Snippet]:
+    """Cut a snippet for every accepted reading of the video that has none yet (idempotent: a
+    reading with a ready snippet whose file exists is skipped; files have fixed names)."""
+    from pipeline.ffmpeg import cut_clip, extract_thumbnail
+    from pipeline.probe import probe_video
+
+    if not video.file:
+        raise ValueError(f"video #{video.pk} has no file to cut from (status {video.status})")
+    source = Path(settings.MEDIA_ROOT) / video.file.name
+    probe = probe_video(source)
+    readings = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED).select_related(
+        "sighting"
+    )
+    made = []
+    for reading in readings:
+        existing = Snippet.objects.filter(reading=reading).first()
+        if (
+            existing is not None
+            and existing.status == Snippet.Status.READY
+            and existing.file
+            and (Path(settings.MEDIA_ROOT) / existing.file.name).exists()
+        ):
+            continue
+        start, end = snippet_window(reading=reading, video_duration=probe.duration_seconds or 0.0,
+                                    context=settings.SNIPPET_CONTEXT_SECONDS)  # fmt: skip
+        clip_name = f"snippets/{video.pk}/{reading.pk}.mp4"
+        thumb_name = f"thumbnails/{video.pk}/{reading.pk}.jpg"
+        clip_path = Path(settings.MEDIA_ROOT) / clip_name
+        cut_clip(source, clip_path, start=start, duration=end - start, has_audio=probe.has_audio,
+                 gpu=_gpu_for_ffmpeg())  # fmt: skip
+        middle = (max(reading.sighting.start_seconds, start) + min(reading.sighting.end_seconds, end)) / 2 - start
+        extract_thumbnail(clip_path, Path(settings.MEDIA_ROOT) / thumb_name, second=min(middle, end - start - 0.1))
+        minute_of_day = reading.clock_time.minutes_of_day[0]
+        snippet, _ = Snippet.objects.update_or_create(
+            reading=reading,
+            defaults={"video": video, "start_seconds": start, "end_seconds": end, "file": clip_name,
+                      "thumbnail": thumb_name, "minute_of_day": minute_of_day, "status": Snippet.Status.READY},
+        )  # fmt: skip
+        made.append(snippet)
+    return made
+
+
+def snippet_files_remove(names: list[str]) -> None:
+    """Delete snippet and thumbnail files (after the rows that named them are gone)."""
+    for name in names:
+        if name:
+            (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)

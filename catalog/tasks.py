@@ -11,6 +11,8 @@ from django_q.tasks import async_task
 from catalog import services
 from catalog.models import Source, Video
 from pipeline import ytdlp
+from pipeline.ffmpeg import FfmpegError
+from pipeline.probe import NotAVideo
 
 logger = logging.getLogger(__name__)
 
@@ -68,5 +70,23 @@ def scan_video(video_id: int) -> dict[str, object]:
     except services.ScanUnavailable as unavailable:
         logger.error("video %s not scanned: %s", video_id, unavailable)
         return {"video": video_id, "status": video.status, "error": str(unavailable)}
+    if video.status == Video.Status.PROCESSED:
+        queue_cut(video)
     return {"video": video_id, "status": video.status, "error": video.error,
             "sightings": video.sightings.count()}  # fmt: skip
+
+
+def queue_cut(video: Video) -> str:
+    return async_task("catalog.tasks.cut_video", video.pk, task_name=f"cut video {video.pk}")
+
+
+def cut_video(video_id: int) -> dict[str, object]:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.file:
+        return {"video": video_id, "status": "nothing to cut"}
+    try:
+        made = services.video_cut(video=video)
+    except (FfmpegError, NotAVideo) as error:
+        logger.error("video %s not cut: %s", video_id, error)
+        return {"video": video_id, "error": str(error)}
+    return {"video": video_id, "snippets": len(made)}

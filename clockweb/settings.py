@@ -256,11 +256,24 @@ INGEST_WORK_DIR = Path(env_str("INGEST_WORK_DIR") or VAR_DIR / "downloads")
 # ultralytics downloads on a machine with internet. The default is clockweb's own checkpoint.
 DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or str(BASE_DIR / "models" / "detector.pt")
 READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
+# Digital displays get their own recognizer (see pipeline/display_reader.py).
+DISPLAY_READER_WEIGHTS = env_str("CLOCKWEB_DISPLAY_READER_WEIGHTS") or str(BASE_DIR / "models" / "display_reader.pt")
 # "auto" picks CUDA when present, else the CPU.
 DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
 DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.4, minimum=0.01)
 DETECTOR_IMAGE_SIZE = env_int("DETECTOR_IMAGE_SIZE", 320, minimum=64)
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
+
+# -- snippets and the schedule -------------------------------------------------------------
+
+# Footage kept before and after the stretch in which a clock is on screen.
+SNIPPET_CONTEXT_SECONDS = env_float("SNIPPET_CONTEXT_SECONDS", 5.0, minimum=0.0)
+# NVENC/NVDEC for cutting: "auto" uses them when an NVIDIA GPU and an ffmpeg that has them are present.
+FFMPEG_GPU = env_str("FFMPEG_GPU", "auto")
+# A film does not lead the clock again within this many minutes.
+SCHEDULE_NO_REPEAT_MINUTES = env_int("SCHEDULE_NO_REPEAT_MINUTES", 30, minimum=0)
+# How long a process keeps a day's schedule before looking for new snippets.
+SCHEDULE_REFRESH_SECONDS = env_float("SCHEDULE_REFRESH_SECONDS", 5.0, minimum=0.0)
 
 # -- security ------------------------------------------------------------------------------
 

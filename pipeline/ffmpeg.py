@@ -54,3 +54,93 @@ def encode_frames(path: Path, frames: Iterable[np.ndarray], *, fps: float, size:
         path.unlink(missing_ok=True)
         raise FfmpegError(f"ffmpeg could not encode {path.name}: {stderr.strip()[-500:]}")
     return path
+
+
+# -- cutting clips --------------------------------------------------------------------------
+
+CLIP_FPS = 30
+CLIP_MAX_SIDE = 720  # "720p": the shorter side of the picture is at most this
+AUDIO_RATE = 48_000
+FADE_SECONDS = 0.2
+# EBU R128 style target, so that one clip is not louder than the next.
+LOUDNESS = "loudnorm=I=-16:TP=-1.5:LRA=11"
+
+
+@cache
+def nvenc_available() -> bool:
+    """Whether this ffmpeg can encode with NVENC and an NVIDIA device is present."""
+    if not Path("/dev/nvidia0").exists():
+        return False
+    listed = subprocess.run([ffmpeg_binary(), "-hide_banner", "-encoders"], capture_output=True, text=True, check=False)
+    return "h264_nvenc" in listed.stdout
+
+
+def _run(command: list[str], what: str, partial: Path) -> None:
+    finished = subprocess.run(command, capture_output=True, check=False)
+    if finished.returncode != 0:
+        partial.unlink(missing_ok=True)
+        said = finished.stderr.decode(errors="replace").strip().splitlines()
+        raise FfmpegError(f"ffmpeg could not {what}: {' | '.join(said[-3:]) or f'exit {finished.returncode}'}")
+
+
+def _video_encoder(gpu: bool) -> list[str]:
+    if gpu:
+        return ["-c:v", "h264_nvenc", "-profile:v", "high", "-preset", "p4", "-rc", "vbr", "-cq", "23"]
+    return ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "21"]
+
+
+def cut_clip(source: Path, out: Path, *, start: float, duration: float, has_audio: bool,
+             gpu: bool | None = None) -> Path:  # fmt: skip
+    """Cut [start, start + duration) of `source` into a uniform clip: H.264 High, constant 30 fps, at most
+    720p, AAC 48 kHz stereo with normalised loudness and short fades (silence when the source has
+    no sound), MP4 with the index first. Seeking before the input and re-encoding is frame-accurate.
+    Written beside `out` and renamed, so `out` is either whole or absent."""
+    if duration <= 0:
+        raise ValueError(f"a clip needs a positive duration, not {duration}")
+    gpu = nvenc_available() if gpu is None else gpu
+    partial = out.with_name(out.stem + ".part.mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fade_out = max(0.0, duration - FADE_SECONDS)
+    picture = (
+        f"fps={CLIP_FPS},"
+        f"scale=w='if(gte(iw,ih),-2,min(iw,{CLIP_MAX_SIDE}))':h='if(gte(iw,ih),min(ih,{CLIP_MAX_SIDE}),-2)',"
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p"
+    )
+    sound = (
+        f"{LOUDNESS},aresample={AUDIO_RATE},afade=t=in:d={FADE_SECONDS},afade=t=out:st={fade_out:.3f}:d={FADE_SECONDS}"
+    )
+    command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    if gpu:
+        command += ["-hwaccel", "cuda"]
+    command += ["-ss", f"{start:.3f}", "-i", str(source)]
+    if has_audio:
+        audio_input = "0:a:0"
+    else:
+        command += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
+        audio_input = "1:a:0"
+    command += [
+        "-t", f"{duration:.3f}", "-map", "0:v:0", "-map", audio_input,
+        "-vf", picture, "-af", sound, "-fps_mode", "cfr", "-g", str(CLIP_FPS * 2),
+        *_video_encoder(gpu),
+        "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2",
+        "-movflags", "+faststart", "-f", "mp4", str(partial),
+    ]  # fmt: skip
+    _run(command, f"cut {start:.2f}-{start + duration:.2f} s of {source.name}", partial)
+    partial.replace(out)
+    return out
+
+
+def extract_thumbnail(clip: Path, out: Path, *, second: float, height: int = 180) -> Path:
+    """One JPEG frame of `clip` at `second`, `height` pixels high."""
+    partial = out.with_name(out.stem + ".part.jpg")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-ss", f"{max(0.0, second):.3f}", "-i", str(clip), "-frames:v", "1",
+        "-vf", f"scale=-2:{height}", "-q:v", "4", "-f", "image2", str(partial),
+    ]  # fmt: skip
+    _run(command, f"take a thumbnail of {clip.name}", partial)
+    if not partial.exists():
+        raise FfmpegError(f"ffmpeg could not take a thumbnail of {clip.name} at {second:.2f} s: no frame there")
+    partial.replace(out)
+    return out

@@ -1,8 +1,9 @@
 """Reading the time on a clock crop: the trained reader, and a geometric fallback for analog faces.
 
-The model answers for analog and digital clocks alike (see reader_model). When it is unsure of
-an analog face, the hand angles are measured directly: the face is unwrapped into polar
-coordinates, where each hand becomes a dark (or light) band at its angle, and the longest
+The model tells analog faces from digital displays and reads both (see reader_model); when a
+display recognizer is loaded (see display_reader), digital displays are read by it from a wide
+crop instead. When the model is unsure of an analog face, the hand angles are measured
+directly: the face is unwrapped into polar coordinates, where each hand becomes a dark (or light) band at its angle, and the longest
 band is the minute hand.
 """
 
@@ -16,7 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.display_reader import DISPLAY_SIZE, DisplayReader
 from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet
+from pipeline.render import crop_display
 from pipeline.tracking import Box
 
 # Below this the model's analog answer is checked against the hand geometry.
@@ -58,9 +61,10 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
 
 
 class ClockReader:
-    """The trained reader, loaded once; reads batches of crops."""
+    """The trained reader (and display recognizer, when given), loaded once; reads batches of clocks."""
 
-    def __init__(self, checkpoint: str | Path, *, device: str | None = None) -> None:
+    def __init__(self, checkpoint: str | Path, *, device: str | None = None,
+                 display_checkpoint: str | Path | None = None) -> None:  # fmt: skip
         import torch
 
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -69,6 +73,19 @@ class ClockReader:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
         self.record = saved.get("record", {})
+        self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
+
+    def read_clocks(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[Reading]:
+        """Readings for the clock in each box of each RGB image (the whole image where the box is None)."""
+        readings = self.read([crop_clock(image, box) for image, box in zip(images, boxes, strict=True)])
+        digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
+        if self.display is None or not digital:
+            return readings
+        displays = self.display.read([crop_display(images[index], boxes[index], DISPLAY_SIZE) for index in digital])
+        for index, display in zip(digital, displays, strict=True):
+            readings[index] = Reading(hour=display.hour % 12 or 12, minute=display.minute, meridiem=display.meridiem,
+                                      confidence=display.confidence, kind="digital", method="digital")  # fmt: skip
+        return readings
 
     def read(self, crops: list[np.ndarray], *, geometry_fallback: bool = True) -> list[Reading]:
         """Readings for RGB uint8 crops of INPUT_SIZE (see crop_clock)."""
@@ -91,9 +108,12 @@ class ClockReader:
 
 
 @cache
-def load_reader(checkpoint: str, device: str = "auto") -> ClockReader:
-    """One reader per process, loaded on first use."""
-    return ClockReader(checkpoint, device=None if device == "auto" else device)
+def load_reader(checkpoint: str, device: str = "auto", display_checkpoint: str | None = None) -> ClockReader:
+    """One reader per process, loaded on first use. Without a display checkpoint (or when its file is
+    missing) the main model reads digital displays too."""
+    if display_checkpoint and not Path(display_checkpoint).exists():
+        display_checkpoint = None
+    return ClockReader(checkpoint, device=None if device == "auto" else device, display_checkpoint=display_checkpoint)
 
 
 def _decode(probabilities: dict[str, np.ndarray]) -> Reading:

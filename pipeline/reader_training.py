@@ -62,23 +62,31 @@ def render_reader_set(seed: int, count: int, cache_dir: Path, *, workers: int = 
                       progress: Callable[[int], None] | None = None) -> ReaderSet:  # fmt: skip
     """Render (or load from the cache) `count` labelled crops from `seed`."""
     cache = cache_dir / f"reader-seed{seed}-n{count}-s{INPUT_SIZE}.npz"
+    return ReaderSet(**render_cached(cache, _render_chunk, seed, count, workers=workers, progress=progress))
+
+
+def render_cached(cache: Path, render_chunk: Callable[[tuple[int, int, int]], dict[str, np.ndarray]], seed: int,
+                  count: int, *, workers: int = 2,
+                  progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """Arrays rendered by `render_chunk((seed, start, count))` in chunks on `workers` processes,
+    or loaded from `cache` when an earlier run rendered them."""
     if cache.exists():
         data = np.load(cache)
-        return ReaderSet(**{key: data[key] for key in data.files})
-    cache_dir.mkdir(parents=True, exist_ok=True)
+        return {key: data[key] for key in data.files}
+    cache.parent.mkdir(parents=True, exist_ok=True)
     chunk = 500
     jobs = [(seed, start, min(chunk, count - start)) for start in range(0, count, chunk)]
     parts = []
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for part in pool.imap(_render_chunk, jobs):
+        for part in pool.imap(render_chunk, jobs):
             parts.append(part)
             if progress is not None:
-                progress(len(part["kind"]))
+                progress(len(next(iter(part.values()))))
     merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     partial = cache.with_suffix(".tmp.npz")
     np.savez(partial, **merged)
     partial.replace(cache)
-    return ReaderSet(**merged)
+    return merged
 
 
 @dataclass(frozen=True)

@@ -518,3 +518,55 @@ def render_scene(rng: np.random.Generator, width: int = 640, height: int = 384, 
         boxes.append(box)
         clocks.append(clock)
     return Scene(image=damage(canvas, rng, amount=0.8), boxes=tuple(boxes), clocks=tuple(clocks))
+
+
+@dataclass(frozen=True)
+class DisplaySample:
+    """A digital display as a detector would box it, cropped wide: what the digits and marker say."""
+
+    image: np.ndarray  # RGB, DISPLAY_CROP size
+    text: str  # the four digit places as drawn, a blank place as " " (e.g. " 905")
+    marker: str  # "none" | "am" | "pm"
+    time: ClockTime
+
+
+def display_sample(rng: np.random.Generator, size: tuple[int, int], *, time: ClockTime | None = None) -> DisplaySample:
+    """A rendered display pasted into clutter, boxed with a detector's error, damaged and cropped to `size` (w, h)."""
+    time = time or random_time(rng)
+    style = random_digital_style(rng)
+    clock = draw_digital(time, style, int(rng.choice([14, 18, 24, 32, 44, 60, 80])), rng)
+    sprite = perspective(clock.image, rng, strength=float(rng.uniform(0.0, 0.12)))
+    h, w = sprite.shape[:2]
+    canvas = random_background(rng, int(w * 1.8) + 8, int(w * 1.8) + 8)
+    box = paste(canvas, sprite, (canvas.shape[1] - w) // 2, (canvas.shape[0] - h) // 2)
+    if box is not None and rng.random() < 0.1:
+        occlude(canvas, box, rng, share=float(rng.uniform(0.05, 0.15)))
+    canvas = damage(canvas, rng)
+    x, y, bw, bh = box or (0, 0, canvas.shape[1], canvas.shape[0])
+    if rng.random() < 0.2:
+        # No box at all (eval_reader without a bbox): a loose square around the display, as reader crops are.
+        side = max(bw, bh) * rng.uniform(1.05, 1.3)
+        detected = Box(x + bw / 2 - side / 2, y + bh / 2 - side / 2, side, side)
+    else:
+        # A detector's box is off by a few percent on each edge.
+        jitter = rng.uniform(-0.06, 0.06, size=4)
+        detected = Box(x + jitter[0] * bw, y + jitter[1] * bh, bw * (1 + jitter[2]), bh * (1 + jitter[3]))
+    hour = time.hour12 if style.twelve_hour else time.hour
+    text = (f"{hour:02d}" if style.leading_zero else f"{hour:>2d}") + f"{time.minute:02d}"
+    marker = ("pm" if time.hour >= 12 else "am") if style.meridiem_marker else "none"
+    return DisplaySample(image=crop_display(canvas, detected, size), text=text, marker=marker, time=time)
+
+
+DISPLAY_MARGIN = 0.08
+
+
+def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:
+    """The box with a small margin, stretched to `size` (w, h): displays are wide, so not squared."""
+    if box is not None:
+        mx, my = box.width * DISPLAY_MARGIN, box.height * DISPLAY_MARGIN
+        pad = int(max(mx, my)) + 1
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = round(box.x - mx) + pad, round(box.y - my) + pad
+        x1, y1 = round(box.x + box.width + mx) + pad, round(box.y + box.height + my) + pad
+        image = padded[max(0, y0) : max(y0 + 2, y1), max(0, x0) : max(x0 + 2, x1)]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.fit import Disagreement, FittedTime, FrameReading, fit_time
 from pipeline.frames import Frame, FrameReadError, sample_frames
-from pipeline.reader import Reading, crop_clock
+from pipeline.reader import Reading
 from pipeline.shots import ShotDetector
 from pipeline.tracking import Detection, Sighting, link_detections
 
@@ -28,7 +28,7 @@ class Detector(Protocol):
 
 
 class Reader(Protocol):
-    def read(self, crops: list[np.ndarray]) -> list[Reading]: ...
+    def read_clocks(self, images: list[np.ndarray], boxes: list) -> list[Reading]: ...
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,15 @@ def scan_video(path: Path, *, detector: Detector, reader: Reader, options: ScanO
 
     def flush() -> None:
         found = detector.find([frame.image for frame in batch])
-        crops, owners = [], []
+        images, owners = [], []
         for frame, clocks in zip(batch, found, strict=True):
             detections = [Detection(frame.second, clock.box, clock.confidence) for clock in clocks]
             per_frame.append((frame.second, detections))
             for detection in detections:
-                crops.append(crop_clock(frame.image, detection.box))
+                images.append(frame.image)
                 owners.append(detection)
-        for detection, reading in zip(owners, reader.read(crops), strict=True):
+        readings = reader.read_clocks(images, [detection.box for detection in owners])
+        for detection, reading in zip(owners, readings, strict=True):
             reading_of[detection] = reading
         batch.clear()
 

@@ -54,3 +54,14 @@ def _static_without_collectstatic(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schedule(settings) -> Iterator[None]:
+    """Each test sees its own snippets: the schedule looks at the database on every request."""
+    from catalog import selectors
+
+    settings.SCHEDULE_REFRESH_SECONDS = 0
+    selectors.schedule_reset()
+    yield
+    selectors.schedule_reset()

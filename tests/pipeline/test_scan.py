@@ -20,7 +20,7 @@ def models():
     detector = load_detector(
         settings.DETECTOR_WEIGHTS, "cpu", settings.DETECTOR_CONFIDENCE, settings.DETECTOR_IMAGE_SIZE
     )
-    return detector, load_reader(settings.READER_WEIGHTS, "cpu")
+    return detector, load_reader(settings.READER_WEIGHTS, "cpu", settings.DISPLAY_READER_WEIGHTS)
 
 
 def _scan(path: Path, models) -> object:

@@ -26,18 +26,19 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
-        from pipeline.reader import crop_clock, load_reader
+        from pipeline.reader import load_reader
 
         try:
             rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
         except ValueError as error:
             raise CommandError(str(error)) from None
-        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE)
+        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
         cases = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]
-            crops = [crop_clock(load_rgb(directory / row.file), Box(*row.box) if row.box else None) for row in chunk]
-            for row, reading in zip(chunk, reader.read(crops), strict=True):
+            images = [load_rgb(directory / row.file) for row in chunk]
+            boxes = [Box(*row.box) if row.box else None for row in chunk]
+            for row, reading in zip(chunk, reader.read_clocks(images, boxes), strict=True):
                 readable = reading.confidence >= UNREADABLE_BELOW
                 cases.append(ReaderCase(row.hour, row.minute, reading.hour if readable else None,
                                         reading.minute if readable else None))  # fmt: skip

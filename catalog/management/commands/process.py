@@ -7,10 +7,12 @@ from tqdm import tqdm
 
 from catalog import services
 from catalog.models import Video
+from pipeline.ffmpeg import FfmpegError
+from pipeline.probe import NotAVideo
 
 
 class Command(BaseCommand):
-    help = "Find clocks in downloaded videos and read their times (the scan stage), in the foreground."
+    help = "Find clocks in downloaded videos, read their times and cut snippets (scan and cut), in the foreground."
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         which = parser.add_mutually_exclusive_group(required=True)
@@ -46,6 +48,12 @@ class Command(BaseCommand):
                     raise CommandError(str(unavailable)) from None
             readings = sum(s.readings.count() for s in done.sightings.all())
             line = f"#{done.pk}: {done.sightings.count()} sighting(s), {readings} reading(s)"
+            if done.status == Video.Status.PROCESSED:
+                try:
+                    line += f", {len(services.video_cut(video=done))} new snippet(s)"
+                except (FfmpegError, NotAVideo) as error:
+                    failures += 1
+                    self.stderr.write(self.style.ERROR(f"#{done.pk}: cutting failed: {error}"))
             if done.status == Video.Status.FAILED:
                 failures += 1
                 self.stderr.write(self.style.ERROR(f"#{done.pk}: {done.error}"))

@@ -40,9 +40,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, images: list[Path], bbox: str | None, **options: object) -> None:
         from pipeline.detector import load_detector
-        from pipeline.reader import crop_clock, load_reader
+        from pipeline.reader import load_reader
 
-        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE)
+        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
         given = parse_bbox(bbox) if bbox else None
         for path in images:
             image = load_rgb(path)
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
                                          settings.DETECTOR_IMAGE_SIZE)  # fmt: skip
                 boxes = [clock.box for clock in detector.find([image])[0]] or [None]
-            readings = reader.read([crop_clock(image, box) for box in boxes])
+            readings = reader.read_clocks([image] * len(boxes), boxes)
             for box, reading in zip(boxes, readings, strict=True):
                 self._report(path, box, reading, as_json=options["json"])
 

@@ -1,4 +1,5 @@
-"""`manage.py train_reader`: render labelled clock crops and train the reader on them."""
+"""`manage.py train_reader [--display]`: render labelled clocks and train the reader on them
+(or, with --display, the digital-display recognizer)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from pipeline.reader_training import render_reader_set, save_checkpoint, train_reader
-
 
 class Command(BaseCommand):
-    help = "Train the clock reader on rendered crops (cached under var/datasets) and save a checkpoint."
+    help = (
+        "Train the clock reader on rendered crops (cached under var/datasets) and save a checkpoint. "
+        "With --display, train the digital-display recognizer instead."
+    )
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--display", action="store_true", help="train the digital-display recognizer")
         parser.add_argument("--seed", type=int, default=1, help="seed of the training set and of training")
         parser.add_argument("--count", type=int, default=40_000, help="training crops to render")
         parser.add_argument("--validation-seed", type=int, default=1001)
@@ -28,10 +31,36 @@ class Command(BaseCommand):
         parser.add_argument("--width", type=int, default=32)
         parser.add_argument("--learning-rate", type=float, default=3e-3)
         parser.add_argument("--workers", type=int, default=2, help="processes that render crops")
-        parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "models" / "reader.pt")
+        parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="start from this checkpoint instead of random weights")
 
     def handle(self, *args: object, **options: object) -> None:
+        if options["display"]:
+            from pipeline.display_training import (
+                render_display_set as render,
+            )
+            from pipeline.display_training import (
+                save_display_checkpoint as save,
+            )
+            from pipeline.display_training import (
+                train_display_reader as train,
+            )
+
+            out = options["out"] or Path(settings.DISPLAY_READER_WEIGHTS)
+            extra = {}
+        else:
+            from pipeline.reader_training import (
+                render_reader_set as render,
+            )
+            from pipeline.reader_training import (
+                save_checkpoint as save,
+            )
+            from pipeline.reader_training import (
+                train_reader as train,
+            )
+
+            out = options["out"] or Path(settings.READER_WEIGHTS)
+            extra = {"initial": options["init"]}
         cache = Path(settings.VAR_DIR) / "datasets"
         sets = {}
         for name, seed, count in (
@@ -39,12 +68,12 @@ class Command(BaseCommand):
             ("validation", options["validation_seed"], options["validation_count"]),
         ):
             with tqdm(total=count, desc=f"rendering {name} crops", unit="crop") as bar:
-                sets[name] = render_reader_set(seed, count, cache, workers=options["workers"], progress=bar.update)
-        model, record = train_reader(
+                sets[name] = render(seed, count, cache, workers=options["workers"], progress=bar.update)
+        model, record = train(
             sets["training"], sets["validation"], seed=options["seed"], epochs=options["epochs"],
             batch_size=options["batch_size"], width=options["width"], learning_rate=options["learning_rate"],
-            log=self.stdout.write, initial=options["init"],
+            log=self.stdout.write, **extra,
         )  # fmt: skip
         command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
-        save_checkpoint(model, record, options["out"], command)
-        self.stdout.write(json.dumps({"checkpoint": str(options["out"]), **record.__dict__}))
+        save(model, record, out, command)
+        self.stdout.write(json.dumps({"checkpoint": str(out), **record.__dict__}))

@@ -1,0 +1,139 @@
+"""Reading digital displays: a small recognizer for the four digit places and the AM/PM marker.
+
+A display is wide, so it gets its own wide crop (see render.crop_display) instead of the square
+one the analog reader sees. Each digit place is classified on its own (blank or 0-9), as in
+multi-digit street-number reading, and the hour and minute are then chosen jointly among the
+values a clock can show, so that a doubtful digit cannot produce 27:75.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+DISPLAY_SIZE = (128, 40)  # width, height of the crop
+PLACES = 4
+# Class 0 is a blank place (a 12-hour display writes 9:05 as " 905"), then the digits.
+DIGIT_CLASSES = 11
+MARKERS = ("none", "am", "pm")
+
+
+def digit_class(char: str) -> int:
+    return 0 if char == " " else int(char) + 1
+
+
+def _block(inputs: int, outputs: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+        nn.BatchNorm2d(outputs),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(outputs, outputs, 3, padding=1, bias=False),
+        nn.BatchNorm2d(outputs),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class DisplayReaderNet(nn.Module):
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(
+            _block(3, width),  # 20 x 64
+            _block(width, width * 2),  # 10 x 32
+            _block(width * 2, width * 4),  # 5 x 16
+            nn.Conv2d(width * 4, width * 4, (5, 1), bias=False),  # 1 x 16: one column of features per 8 px
+            nn.BatchNorm2d(width * 4),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+        )
+        self.neck = nn.Sequential(nn.Dropout(0.2), nn.Linear(width * 4 * 16, 256), nn.ReLU(inplace=True))
+        self.places = nn.Linear(256, PLACES * DIGIT_CLASSES)
+        self.marker = nn.Linear(256, len(MARKERS))
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images: N x 3 x 40 x 128, normalized per image (see to_display_tensor)."""
+        features = self.neck(self.trunk(images))
+        return {"places": self.places(features).view(-1, PLACES, DIGIT_CLASSES), "marker": self.marker(features)}
+
+
+def to_display_tensor(crops: list[np.ndarray]) -> torch.Tensor:
+    """RGB uint8 crops of DISPLAY_SIZE to a batch with each image's own mean and contrast removed:
+    a dim LCD and a bright LED then look alike to the network."""
+    batch = torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2)
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    spread = batch.std(dim=(1, 2, 3), keepdim=True).clamp_min(4.0)
+    return ((batch - mean) / spread).contiguous()
+
+
+@dataclass(frozen=True)
+class DisplayReading:
+    """What a display shows: the hour as displayed (0-23), minute, marker, and the joint probability."""
+
+    hour: int
+    minute: int
+    marker: str
+    confidence: float
+
+    @property
+    def meridiem(self) -> str:
+        """AM/PM when the display says it: a marker, or a 24-hour reading that can only be one of them."""
+        if self.marker != "none":
+            return self.marker
+        if self.hour >= 13:
+            return "pm"
+        if self.hour == 0:
+            return "am"
+        return "unknown"
+
+
+def _hour_table() -> list[tuple[int, int, int]]:
+    """(hour, tens class, units class) for every way a clock writes an hour: 0-23, with or without a leading zero."""
+    table = []
+    for hour in range(24):
+        tens, units = divmod(hour, 10)
+        table.append((hour, digit_class(str(tens)), digit_class(str(units))))
+        if tens == 0:
+            table.append((hour, digit_class(" "), digit_class(str(units))))
+    return table
+
+
+_HOURS = _hour_table()
+
+
+def decode_display(places: np.ndarray, marker: np.ndarray) -> DisplayReading:
+    """places: 4 x DIGIT_CLASSES probabilities; marker: len(MARKERS) probabilities."""
+    hour_scores: dict[int, float] = {}
+    for hour, tens, units in _HOURS:
+        hour_scores[hour] = hour_scores.get(hour, 0.0) + float(places[0, tens] * places[1, units])
+    hour = max(hour_scores, key=hour_scores.__getitem__)
+    minute_scores = places[2, 1:7][:, None] * places[3, 1:11][None, :]  # tens 0-5 x units 0-9
+    tens, units = np.unravel_index(int(minute_scores.argmax()), minute_scores.shape)
+    return DisplayReading(
+        hour=hour,
+        minute=int(tens * 10 + units),
+        marker=MARKERS[int(marker.argmax())],
+        confidence=float(hour_scores[hour] * minute_scores[tens, units]),
+    )
+
+
+class DisplayReader:
+    """The trained display recognizer, loaded once; reads batches of wide crops."""
+
+    def __init__(self, checkpoint: str, *, device: str | None = None) -> None:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        self.model = DisplayReaderNet(saved["width"])
+        self.model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device).eval()
+
+    @torch.no_grad()
+    def read(self, crops: list[np.ndarray]) -> list[DisplayReading]:
+        if not crops:
+            return []
+        outputs = self.model(to_display_tensor(crops).to(self.device))
+        places = outputs["places"].softmax(2).cpu().numpy()
+        markers = outputs["marker"].softmax(1).cpu().numpy()
+        return [decode_display(places[index], markers[index]) for index in range(len(crops))]
