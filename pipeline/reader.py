@@ -3,8 +3,8 @@
 The model tells analog faces from digital displays and reads both (see reader_model); when a
 display recognizer is loaded (see display_reader), digital displays are read by it from a wide
 crop instead. When the model is unsure of an analog face, the hand angles are measured
-directly: the face is unwrapped into polar coordinates, where each hand becomes a dark (or light) band at its angle, and the longest
-band is the minute hand.
+directly: the face is unwrapped into polar coordinates, where each hand becomes a dark (or
+light) band at its angle, and the longest band is the minute hand.
 """
 
 from __future__ import annotations
