@@ -107,6 +107,8 @@ WSGI_APPLICATION = "clockweb.wsgi.application"
 WEB_HOST = env_str("WEB_HOST", "127.0.0.1")
 WEB_PORT = env_int("WEB_PORT", 8000, minimum=1)
 WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
+# `serve` on an empty catalog renders the demo library and queues it through the pipeline.
+DEMO_ON_EMPTY = env_bool("CLOCKWEB_DEMO_ON_EMPTY", True)
 # Serve uploaded and generated media (snippets, thumbnails) from the app itself, with
 # Range support; turn off when nginx serves /media/ (docker-compose does).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)

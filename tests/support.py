@@ -84,5 +84,7 @@ def project_env(**overrides: str) -> dict[str, str]:
     """The environment for a subprocess of this project, without the caller's DATABASE_URL or REDIS_URL."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env["PYTHONUNBUFFERED"] = "1"
+    # A server started by a test does not render the demo library into an empty catalog.
+    env["CLOCKWEB_DEMO_ON_EMPTY"] = "0"
     env.update(overrides)
     return env

@@ -28,7 +28,9 @@ class Command(BaseCommand):
             "--search", type=int, metavar="N", help="results per search (for 'ytsearch:…' and plain words)"
         )
         parser.add_argument("--max-items", type=int, metavar="N", help="most videos to take from one playlist")
-        parser.add_argument("--queue", action="store_true", help="queue downloads for the workers, don't wait")
+        parser.add_argument(
+            "--queue", action="store_true", help="queue downloads (and scans of local files) for the workers"
+        )
 
     def handle(self, *args: object, sources: list[str], search: int | None, max_items: int | None, queue: bool,
                **options: object) -> None:  # fmt: skip
@@ -45,13 +47,13 @@ class Command(BaseCommand):
         for source in created:
             self.stdout.write(self.style.MIGRATE_HEADING(f"{source.get_kind_display()}: {source.locator}"))
             if source.kind == Source.Kind.LOCAL:
-                failures += self._import_local(source)
+                failures += self._import_local(source, queue=queue)
             else:
                 failures += self._fetch(source, queue=queue)
         if failures:
             raise CommandError(f"{failures} video(s) or source(s) failed; see above")
 
-    def _import_local(self, source: Source) -> int:
+    def _import_local(self, source: Source, *, queue: bool) -> int:
         failures = 0
         files = local_video_files(Path(source.locator))
         if not files:
@@ -66,6 +68,8 @@ class Command(BaseCommand):
                 continue
             if video.source_id != source.pk:
                 tqdm.write(f"  {path.name}: already in the catalog as #{video.pk}")
+            elif queue and video.status == Video.Status.DOWNLOADED:
+                tasks.queue_scan(video)
         return failures
 
     def _fetch(self, source: Source, *, queue: bool) -> int:

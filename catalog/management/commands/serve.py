@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.models import Source, Video
+
 _PR_SET_PDEATHSIG = 1
 _STOP_GRACE_SECONDS = 20
 
@@ -67,6 +69,10 @@ class Command(BaseCommand):
             children["web"] = self._spawn(gunicorn)
             if not no_worker:
                 children["worker"] = self._spawn([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
+                if settings.DEMO_ON_EMPTY and not Video.objects.exists() and not Source.objects.exists():
+                    self.stdout.write("Empty catalog: rendering the demo library and queueing it for the workers…")
+                    demo = [sys.executable, str(settings.BASE_DIR / "manage.py"), "make_demo", "--ingest"]
+                    children["demo"] = self._spawn(demo)
             self.stdout.write(
                 self.style.SUCCESS(f"clockweb is running at http://{host}:{port}/")
                 + f"  (web pid {children['web'].pid}"
@@ -96,10 +102,16 @@ class Command(BaseCommand):
 
     def _watch(self, children: dict[str, subprocess.Popen]) -> None:
         while True:
-            for name, child in children.items():
+            for name, child in list(children.items()):
                 code = child.poll()
-                if code is not None:
-                    raise CommandError(f"the {name} process exited unexpectedly with code {code}")
+                if code is None:
+                    continue
+                if name == "demo":  # a one-off job: the site keeps running whatever became of it
+                    del children[name]
+                    if code != 0:
+                        self.stderr.write(f"the demo library could not be made (exit code {code}); see above")
+                    continue
+                raise CommandError(f"the {name} process exited unexpectedly with code {code}")
             time.sleep(0.5)
 
     def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
