@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 # Installed without its declared dependencies; see the comment in pyproject.toml.
 ULTRALYTICS := ultralytics==8.4.190
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean chromium
 
 install: $(INSTALLED)
 
@@ -23,8 +23,14 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(BIN)/python manage.py serve
 
-test: install lint
+test: install lint chromium
 	$(BIN)/python -m pytest
+
+# Browser tests drive Debian's Chromium (Playwright with executable_path; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

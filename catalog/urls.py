@@ -3,7 +3,7 @@ from django.urls import path
 from catalog import api, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.live, name="live"),
     path("healthz", views.healthz, name="healthz"),
     path("api/videos/", api.VideoList.as_view(), name="api-videos"),
     path("api/videos/<int:pk>/", api.VideoDetail.as_view(), name="api-video"),

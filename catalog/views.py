@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,13 +14,19 @@ from django.views.decorators.cache import never_cache
 from catalog import selectors
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    counts = selectors.minute_counts()
+def live(request: HttpRequest) -> HttpResponse:
+    """The live clock. The page is a shell; static/js/live.js plays the schedule from /api/now."""
     context = {
-        "covered_minutes": sum(1 for count in counts if count),
         "video_count": selectors.video_list().count(),
+        "demo_on_empty": settings.DEMO_ON_EMPTY,
+        "time_zones": _time_zones(),
     }
-    return render(request, "catalog/home.html", context)
+    return render(request, "catalog/live.html", context)
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> list[str]:
+    return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
 
 
 @never_cache

@@ -4,9 +4,9 @@ import os
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from whitenoise import WhiteNoise
 
 from clockweb.bootstrap import prepare_database
+from clockweb.media import with_media
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clockweb.settings")
 
@@ -15,7 +15,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clockweb.settings")
 prepare_database(own="never")
 application = get_wsgi_application()
 if settings.SERVE_MEDIA:
-    # Media files appear while the app runs (new snippets), so look them up per request.
-    # WhiteNoise answers Range requests, which video players need for seeking.
-    application = WhiteNoise(application, autorefresh=True)
-    application.add_files(str(settings.MEDIA_ROOT), prefix=settings.MEDIA_URL)
+    application = with_media(application, settings.MEDIA_ROOT, settings.MEDIA_URL)

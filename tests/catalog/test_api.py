@@ -152,10 +152,10 @@ def test_the_openapi_schema_and_its_docs_page_are_served(api):
     assert b"cdn" not in docs.content.lower()
 
 
-def test_the_home_page_explains_an_empty_catalog(client):
+def test_the_live_page_explains_an_empty_catalog(client):
     response = client.get("/")
     assert response.status_code == 200
-    assert b"The catalog is empty" in response.content
+    assert b"No clips yet" in response.content and b"manage.py ingest" in response.content
 
 
 def test_the_health_check_reports_the_database(client):
