@@ -2,7 +2,9 @@
 
 Starts its own clockweb (`manage.py serve --no-worker`, gunicorn, embedded database) in a
 temporary directory, seeds clips at every minute, then runs CONCURRENCY keep-alive clients
-for DURATION seconds. Prints one JSON object. Or point it at a running server with --url.
+for DURATION seconds twice: as fast as they can (throughput), then together offering RATE
+requests per second (latency at that load). Prints one JSON object. Or point it at a running
+server with --url.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -31,12 +34,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _client(url: str, deadline: float, latencies: list[float], errors: list[str]) -> None:
+def _client(url: str, deadline: float, latencies: list[float], errors: list[str], interval: float | None,
+            offset: float) -> None:  # fmt: skip
     parts = urllib.parse.urlsplit(url)
     path = f"{parts.path}?{parts.query}" if parts.query else parts.path
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    next_send = time.perf_counter() + offset
     while time.monotonic() < deadline:
-        started = time.perf_counter()
+        if interval is None:  # closed loop: the next request as soon as the answer is in
+            started = time.perf_counter()
+        else:
+            # Paced: latency counts from when the request was due, so a slow answer that delays
+            # the next request is not hidden (no coordinated omission).
+            started = next_send
+            next_send += interval
+            pause = started - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -52,17 +66,40 @@ def _client(url: str, deadline: float, latencies: list[float], errors: list[str]
     connection.close()
 
 
-def run_load(url: str, concurrency: int, duration: float) -> dict[str, object]:
+def _client_process(job: tuple[str, int, int, int, float, float | None]) -> tuple[list[float], list[str]]:
+    url, first, count, concurrency, duration, interval = job
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + duration
-    threads = [threading.Thread(target=_client, args=(url, deadline, latencies, errors)) for _ in range(concurrency)]
-    started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=_client, args=(url, deadline, latencies, errors, interval, (interval or 0) * index / concurrency)
+        )
+        for index in range(first, first + count)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return latencies, errors
+
+
+def run_load(url: str, concurrency: int, duration: float, rate: float | None = None,
+             processes: int = 1) -> dict[str, object]:  # fmt: skip
+    """`concurrency` clients for `duration` seconds: as fast as they can (rate None), or together
+    offering `rate` requests per second, evenly spread. The clients can run in several processes
+    (on 2 cores, one process disturbs the server least)."""
+    interval = concurrency / rate if rate else None
+    processes = max(1, min(processes, concurrency))
+    shares = [concurrency // processes + (1 if index < concurrency % processes else 0) for index in range(processes)]
+    firsts = [sum(shares[:index]) for index in range(processes)]
+    jobs = [(url, first, share, concurrency, duration, interval) for first, share in zip(firsts, shares, strict=True)]
+    started = time.monotonic()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.map(_client_process, jobs)
     elapsed = time.monotonic() - started
+    latencies = [latency for part, _ in results for latency in part]
+    errors = [error for _, part in results for error in part]
     ordered = sorted(latencies)
     return {
         "requests": len(latencies),
@@ -79,17 +116,34 @@ def _manage(var_dir: str, *args: str, **popen: object) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
 
 
+def _both_loads(url: str, args: argparse.Namespace) -> dict[str, object]:
+    """Saturation (how many requests per second the server answers; with closed-loop clients the
+    latency there is just the queue, concurrency / throughput) and a paced run at --rate, where the
+    latency is what a client sees at that load."""
+    saturated = run_load(url, args.concurrency, args.duration, processes=args.client_processes)
+    paced = run_load(url, args.concurrency, args.duration, rate=args.rate, processes=args.client_processes)
+    return {
+        "requests_per_second": saturated["requests_per_second"],
+        "errors": saturated["errors"] + paced["errors"],
+        "saturated": saturated,
+        "paced": {"offered_per_second": args.rate, **paced},
+        "p99_ms_at_offered_rate": paced["p99_ms"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="benchmark this server instead of starting one")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=1000.0, help="offered requests per second for the paced run")
     args = parser.parse_args()
 
     result: dict[str, object] = {"benchmark": "api_now", "concurrency": args.concurrency, "duration_s": args.duration}
     if args.url:
-        result.update(run_load(args.url, args.concurrency, args.duration))
+        result.update(_both_loads(args.url, args))
         print(json.dumps(result))
         return
 
@@ -112,7 +166,7 @@ def main() -> None:
                     pass
                 time.sleep(0.2)
             result.update({"web_workers": args.web_workers, "cpus": os.cpu_count()})
-            result.update(run_load(url, args.concurrency, args.duration))
+            result.update(_both_loads(url, args))
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
