@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--url", help="benchmark this server instead of starting one")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=4, help="as `serve` runs by default (WEB_WORKERS)")
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--rate", type=float, default=1000.0, help="offered requests per second for the paced run")
     args = parser.parse_args()

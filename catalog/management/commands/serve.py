@@ -64,7 +64,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _raise_stop)
         try:
             gunicorn = [sys.executable, "-m", "gunicorn", "clockweb.wsgi:application", "--bind", f"{host}:{port}"]
-            gunicorn += ["--workers", str(web_workers), "--threads", "4", "--graceful-timeout", "10"]
+            gunicorn += [
+                "--workers",
+                str(web_workers),
+                "--threads",
+                str(settings.WEB_THREADS),
+                "--graceful-timeout",
+                "10",
+            ]
             gunicorn += ["--access-logfile", "-", "--no-control-socket"]
             children["web"] = self._spawn(gunicorn)
             if not no_worker:
