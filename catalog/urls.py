@@ -5,6 +5,8 @@ from catalog import api, views
 urlpatterns = [
     path("", views.live, name="live"),
     path("healthz", views.healthz, name="healthz"),
+    path("live.m3u8", views.live_playlist, name="live-playlist"),
+    path("live/<int:unix_minute>/<int:index>.ts", views.live_segment, name="live-segment"),
     path("api/videos/", api.VideoList.as_view(), name="api-videos"),
     path("api/videos/<int:pk>/", api.VideoDetail.as_view(), name="api-video"),
     path("api/videos/<int:pk>/retry/", api.retry_video, name="api-video-retry"),

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from functools import lru_cache
-from zoneinfo import available_timezones
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from catalog import selectors
+from catalog import selectors, services
+from pipeline import hls
+
+logger = logging.getLogger(__name__)
 
 
 def live(request: HttpRequest) -> HttpResponse:
@@ -27,6 +34,69 @@ def live(request: HttpRequest) -> HttpResponse:
 @lru_cache(maxsize=1)
 def _time_zones() -> list[str]:
     return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
+
+
+def _zone(request: HttpRequest) -> ZoneInfo | None:
+    name = request.GET.get("tz") or settings.TIME_ZONE
+    return ZoneInfo(name) if name in _zone_names() else None
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+_BAD_ZONE = "tz: not a known IANA time zone (e.g. Europe/Paris)"
+_prerendering: set[tuple[int, str]] = set()
+
+
+@never_cache
+def live_playlist(request: HttpRequest) -> HttpResponse:
+    """/live.m3u8: the clock as a live HLS stream (see pipeline/hls.py), for VLC, ffplay and TVs."""
+    tz = _zone(request)
+    if tz is None:
+        return HttpResponseBadRequest(_BAD_ZONE)
+    window = hls.live_window(timezone.now())
+    for unix_minute in sorted({segment.unix_minute for segment in window}):
+        services.live_segments_render(unix_minute=unix_minute, tz=tz)
+    _prerender(window[-1].unix_minute + 1, tz)
+    query = urlencode({"tz": str(tz)})
+    uri = {segment: f"/live/{segment.unix_minute}/{segment.index}.ts?{query}" for segment in window}
+    return HttpResponse(hls.live_playlist(window, uri), content_type="application/vnd.apple.mpegurl")
+
+
+def _prerender(unix_minute: int, tz: ZoneInfo) -> None:
+    """Render the next minute in the background, so that no player waits for it."""
+    key = (unix_minute, str(tz))
+    if key in _prerendering or services.live_segments_ready(unix_minute=unix_minute, tz=tz):
+        return
+    _prerendering.add(key)
+
+    def render() -> None:
+        try:
+            services.live_segments_render(unix_minute=unix_minute, tz=tz)
+        except Exception:
+            logger.exception("could not render the live minute %s for %s", unix_minute, tz)
+        finally:
+            _prerendering.discard(key)
+            connection.close()
+
+    threading.Thread(target=render, daemon=True).start()
+
+
+@never_cache
+def live_segment(request: HttpRequest, unix_minute: int, index: int) -> HttpResponse:
+    tz = _zone(request)
+    if tz is None:
+        return HttpResponseBadRequest(_BAD_ZONE)
+    now_minute = int(timezone.now().timestamp()) // 60
+    # Only minutes near now: a request must not make the server render any minute it names.
+    if not 0 <= index < hls.SEGMENTS_PER_MINUTE or abs(unix_minute - now_minute) > settings.LIVE_KEEP_MINUTES:
+        raise Http404("no such live segment")
+    path = services.live_segments_render(unix_minute=unix_minute, tz=tz) / f"{unix_minute}-{index:02d}.ts"
+    if not path.exists():
+        raise Http404("no such live segment")
+    return FileResponse(path.open("rb"), content_type="video/mp2t")
 
 
 @never_cache

@@ -279,6 +279,9 @@ SNIPPET_CONTEXT_SECONDS = env_float("SNIPPET_CONTEXT_SECONDS", 5.0, minimum=0.0)
 FFMPEG_GPU = env_str("FFMPEG_GPU", "auto")
 # A film does not lead the clock again within this many minutes.
 SCHEDULE_NO_REPEAT_MINUTES = env_int("SCHEDULE_NO_REPEAT_MINUTES", 30, minimum=0)
+# The live HLS stream (/live.m3u8): picture size, and how long rendered segments are kept.
+LIVE_SIZE = (env_int("LIVE_WIDTH", 640, minimum=64), env_int("LIVE_HEIGHT", 360, minimum=64))
+LIVE_KEEP_MINUTES = env_int("LIVE_KEEP_MINUTES", 10, minimum=2)
 # How long a process keeps a day's schedule before looking for new snippets.
 SCHEDULE_REFRESH_SECONDS = env_float("SCHEDULE_REFRESH_SECONDS", 5.0, minimum=0.0)
 

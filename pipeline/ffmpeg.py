@@ -144,3 +144,96 @@ def extract_thumbnail(clip: Path, out: Path, *, second: float, height: int = 180
         raise FfmpegError(f"ffmpeg could not take a thumbnail of {clip.name} at {second:.2f} s: no frame there")
     partial.replace(out)
     return out
+
+
+# -- rendering the schedule -------------------------------------------------------------------
+
+
+def _filter_text(text: str) -> str:
+    """Text for drawtext's `text=` option: its own separators escaped."""
+    return text.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'").replace("%", "\\%")
+
+
+def render_sequence(pieces: list[tuple[Path | None, float, float]], out: Path, *, size: tuple[int, int],
+                    card_text: str, font: str | None, segment_seconds: float | None = None,
+                    preset: str = "veryfast", gpu: bool = False) -> list[Path]:  # fmt: skip
+    """Play pieces (file or None for a card, from, length) one after another into one stream of
+    `size`, every piece exactly its length (a clip that ends early holds its last frame, sound is
+    padded with silence); a card is dark with `card_text` on it. Writes MPEG-TS: one file `out`, or
+    with `segment_seconds`, files out.stem-00.ts, -01.ts, ... each starting on a keyframe.
+    Returns the files written; they appear whole or not at all."""
+    width, height = size
+    inputs: list[str] = []
+    graph: list[str] = []
+    labels: list[str] = []
+    index = 0
+    for number, (path, start, length) in enumerate(pieces):
+        if path is None:
+            inputs += ["-f", "lavfi", "-t", f"{length:.3f}", "-i", f"color=c=0x111111:s={width}x{height}:r={CLIP_FPS}"]
+            inputs += ["-f", "lavfi", "-t", f"{length:.3f}", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
+            text = ""
+            if font:
+                text = (
+                    f"drawtext=fontfile='{font}':text='{_filter_text(card_text)}':fontcolor=white:"
+                    f"fontsize={height // 5}:x=(w-tw)/2:y=(h-th)/2,"
+                )
+            graph.append(f"[{index}:v]{text}setsar=1,format=yuv420p[v{number}]")
+            graph.append(f"[{index + 1}:a]aformat=sample_rates={AUDIO_RATE}:channel_layouts=stereo[a{number}]")
+            index += 2
+        else:
+            inputs += ["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(path)]
+            graph.append(
+                f"[{index}:v]fps={CLIP_FPS},scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
+                f"tpad=stop_mode=clone:stop_duration={length:.3f},trim=duration={length:.3f},setpts=PTS-STARTPTS[v{number}]"
+            )
+            graph.append(
+                f"[{index}:a]aresample={AUDIO_RATE},aformat=sample_rates={AUDIO_RATE}:channel_layouts=stereo,"
+                f"apad,atrim=duration={length:.3f},asetpts=PTS-STARTPTS[a{number}]"
+            )
+            index += 1
+        labels.append(f"[v{number}][a{number}]")
+    # Sound ends on a whole AAC frame (1024 samples) no later than the picture: pieces rendered
+    # one after another (HLS minutes, export parts) then never overlap in time.
+    total = sum(length for _, _, length in pieces)
+    whole_frames = int(total * AUDIO_RATE) // 1024 * 1024
+    graph.append(f"{''.join(labels)}concat=n={len(pieces)}:v=1:a=1[v][joined]")
+    graph.append(f"[joined]atrim=end_sample={whole_frames}[a]")
+    encoder = _video_encoder(gpu) if gpu else ["-c:v", "libx264", "-profile:v", "high", "-preset", preset, "-crf", "23"]
+    command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
+               "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", *encoder, "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2"]  # fmt: skip
+    staging = out.parent / f".{out.stem}.part"
+    staging.mkdir(parents=True, exist_ok=True)
+    if segment_seconds:
+        command += ["-force_key_frames", f"expr:gte(t,n_forced*{segment_seconds})", "-f", "segment",
+                    "-segment_time", str(segment_seconds), "-segment_format", "mpegts", "-reset_timestamps", "0",
+                    str(staging / f"{out.stem}-%02d.ts")]  # fmt: skip
+    else:
+        command += ["-f", "mpegts", str(staging / out.name)]
+    try:
+        _run(command, f"render {out.name}", staging / out.name)
+        written = []
+        for part in sorted(staging.iterdir()):
+            part.replace(out.parent / part.name)
+            written.append(out.parent / part.name)
+        return written
+    finally:
+        for leftover in staging.glob("*"):
+            leftover.unlink(missing_ok=True)
+        staging.rmdir()
+
+
+def concat_to_mp4(parts: list[Path], out: Path) -> Path:
+    """Join MPEG-TS parts rendered alike (see render_sequence) into one MP4, without re-encoding."""
+    listing = out.with_name(f".{out.stem}.parts.txt")
+    listing.write_text("".join(f"file '{part.resolve()}'\n" for part in parts))
+    partial = out.with_name(f".{out.stem}.part.mp4")
+    command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0",
+               "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(partial)]  # fmt: skip
+    try:
+        _run(command, f"join the parts of {out.name}", partial)
+    finally:
+        listing.unlink(missing_ok=True)
+    partial.replace(out)
+    return out

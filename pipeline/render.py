@@ -76,6 +76,13 @@ def _font_paths() -> tuple[str, ...]:
     return tuple(str(p) for p in sorted(root.glob("DejaVu*.ttf")))
 
 
+def card_font() -> str | None:
+    """A bold sans font for cards that show the time, or None when none is installed."""
+    paths = _font_paths()
+    bold = [path for path in paths if path.endswith("DejaVuSans-Bold.ttf")]
+    return (bold or list(paths) or [None])[0]
+
+
 def _font(rng: np.random.Generator, size: int) -> ImageFont.FreeTypeFont:
     paths = _font_paths()
     return ImageFont.truetype(paths[int(rng.integers(len(paths)))], max(6, size))

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
+from werkzeug.serving import make_server
+from whitenoise import WhiteNoise
 
 from clockweb.embedded_postgres import EmbeddedPostgres
+from clockweb.media import with_media
 
 pytest_plugins = ["tests.ingest.fixtures"]
 
@@ -65,3 +71,24 @@ def _fresh_schedule(settings) -> Iterator[None]:
     selectors.schedule_reset()
     yield
     selectors.schedule_reset()
+
+
+@pytest.fixture
+def site(settings) -> Iterator[str]:
+    """The whole app (pages, API, static and media files with Range requests) on a loopback port,
+    in a thread of this process, so that it sees the test's database and media."""
+    application = with_media(WSGIHandler(), Path(settings.MEDIA_ROOT), settings.MEDIA_URL)
+    application = WhiteNoise(application)
+    application.add_files(str(Path(settings.BASE_DIR) / "static"), prefix=settings.STATIC_URL)
+    Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
+    # Request threads close their connections when done, so the test database can be dropped after.
+    database = connections.settings["default"]
+    kept_age = database.get("CONN_MAX_AGE", 0)
+    database["CONN_MAX_AGE"] = 0
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    database["CONN_MAX_AGE"] = kept_age

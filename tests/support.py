@@ -8,9 +8,13 @@ import socket
 from pathlib import Path
 
 import psutil
+from django.conf import settings
 
 from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
+from pipeline.clock_video import Shot, render_clock_video
+from pipeline.ffmpeg import cut_clip
+from pipeline.render import ClockTime
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)
@@ -64,6 +68,19 @@ def make_snippet(
         minute_of_day=placed,
         status=status,
     )
+
+
+def make_playable_snippet(minute_of_day: int, tmp_path: Path, seconds: float = 12.0) -> Snippet:
+    """A real clip of a clock that shows the minute, cut by the ffmpeg adapter, placed at that minute."""
+    hour, minute = divmod(minute_of_day, 60)
+    source = render_clock_video(tmp_path / f"source-{minute_of_day}.mp4",
+                                [Shot(seconds, ClockTime(hour, minute, 0), seed=minute_of_day)])  # fmt: skip
+    name = f"snippets/live-{minute_of_day}.mp4"
+    cut_clip(source, Path(settings.MEDIA_ROOT) / name, start=0, duration=seconds, has_audio=True, gpu=False)
+    # The clock shows HH:MM:00 at the clip's first frame.
+    snippet = make_snippet(minute_of_day, meridiem=Meridiem.PM if hour >= 12 else Meridiem.AM, start=0.0, shown_at=0.0)
+    Snippet.objects.filter(pk=snippet.pk).update(end_seconds=seconds, file=name)
+    return snippet
 
 
 def process_is_gone(pid: int) -> bool:

@@ -10,29 +10,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from catalog.models import Snippet
-from pipeline.clock_time import Meridiem
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.ffmpeg import cut_clip
-from pipeline.render import ClockTime
-from tests.support import make_snippet
+from tests.support import make_playable_snippet
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-CLIP_SECONDS = 12.0
-
-
-def _snippet_showing(minute_of_day: int, tmp_path: Path) -> Snippet:
-    """A real clip of a clock that shows the minute, cut by the ffmpeg adapter, placed at that minute."""
-    hour, minute = divmod(minute_of_day, 60)
-    source = render_clock_video(tmp_path / f"source-{minute_of_day}.mp4",
-                                [Shot(CLIP_SECONDS, ClockTime(hour, minute, 0), seed=minute_of_day)])  # fmt: skip
-    name = f"snippets/live-{minute_of_day}.mp4"
-    cut_clip(source, Path(settings.MEDIA_ROOT) / name, start=0, duration=CLIP_SECONDS, has_audio=True, gpu=False)
-    # The clock shows HH:MM:00 at the clip's first frame.
-    snippet = make_snippet(minute_of_day, meridiem=Meridiem.PM if hour >= 12 else Meridiem.AM, start=0.0, shown_at=0.0)
-    Snippet.objects.filter(pk=snippet.pk).update(end_seconds=CLIP_SECONDS, file=name)
-    return snippet
 
 
 def _sample(page) -> dict:
@@ -60,7 +40,7 @@ def test_the_live_page_plays_across_two_minute_boundaries(site, browser, tmp_pat
     now = datetime.now(UTC)
     first = now.hour * 60 + now.minute
     for step in range(4):
-        _snippet_showing((first + step) % 1440, tmp_path)
+        make_playable_snippet((first + step) % 1440, tmp_path)
 
     page = browser.new_page()
     page.goto(f"{site}/?tz=UTC")
