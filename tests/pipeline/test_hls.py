@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from pipeline.hls import SEGMENT_SECONDS, WINDOW_SEGMENTS, live_playlist, live_window
@@ -19,7 +20,7 @@ def test_the_window_ends_with_the_segment_playing_now():
     window = live_window(now)
     assert len(window) == WINDOW_SEGMENTS
     assert window[-1].starts_at <= now < window[-1].starts_at + timedelta(seconds=SEGMENT_SECONDS)
-    assert [b.sequence - a.sequence for a, b in zip(window, window[1:], strict=False)] == [1] * (WINDOW_SEGMENTS - 1)
+    assert [b.sequence - a.sequence for a, b in itertools.pairwise(window)] == [1] * (WINDOW_SEGMENTS - 1)
 
 
 def test_each_segment_is_dated_and_a_new_minute_is_a_discontinuity():
@@ -29,7 +30,7 @@ def test_each_segment_is_dated_and_a_new_minute_is_a_discontinuity():
     dates = [
         datetime.fromisoformat(line.split(":", 1)[1]) for line in lines if line.startswith("#EXT-X-PROGRAM-DATE-TIME")
     ]
-    assert [(b - a).total_seconds() for a, b in zip(dates, dates[1:], strict=False)] == [SEGMENT_SECONDS] * (
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(dates)] == [SEGMENT_SECONDS] * (
         len(dates) - 1
     )
     assert dates[-1] == datetime(2026, 11, 21, 10, 42, 12, tzinfo=UTC)
