@@ -30,9 +30,7 @@ def test_each_segment_is_dated_and_a_new_minute_is_a_discontinuity():
     dates = [
         datetime.fromisoformat(line.split(":", 1)[1]) for line in lines if line.startswith("#EXT-X-PROGRAM-DATE-TIME")
     ]
-    assert [(b - a).total_seconds() for a, b in itertools.pairwise(dates)] == [SEGMENT_SECONDS] * (
-        len(dates) - 1
-    )
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(dates)] == [SEGMENT_SECONDS] * (len(dates) - 1)
     assert dates[-1] == datetime(2026, 11, 21, 10, 42, 12, tzinfo=UTC)
     discontinuity = lines.index("#EXT-X-DISCONTINUITY")
     assert lines[discontinuity + 1] == "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T10:42:00.000+00:00"
