@@ -97,6 +97,8 @@
 
   function show(entry) {
     const planned = entry.startMs;
+    // Joining mid-piece (page load, back to live) is not a late switch: only count from now.
+    const joining = state.showing === null;
     state.showing = entry;
     describe(entry);
     const snippet = entry.piece.snippet;
@@ -117,7 +119,7 @@
     const outgoing = players[1 - next];
     incoming.muted = players[state.active].muted;
     const started = performance.now();
-    const lateMs = Math.max(0, now() - planned);
+    const lateMs = joining ? 0 : Math.max(0, now() - planned);
     incoming.play().catch((error) => state.stats.errors.push(String(error)));
     const reveal = () => {
       incoming.classList.add("on-screen");
@@ -125,7 +127,7 @@
         outgoing.classList.remove("on-screen");
         outgoing.pause();
       }
-      state.stats.switches.push({ planned, stallMs: Math.round(lateMs + performance.now() - started), minute: entry.minute.minute });
+      state.stats.switches.push({ planned, joining, stallMs: Math.round(lateMs + performance.now() - started), minute: entry.minute.minute });
     };
     // Swap only once the incoming player has a frame to show: never a black flash.
     if ("requestVideoFrameCallback" in incoming) incoming.requestVideoFrameCallback(() => reveal());

@@ -75,5 +75,5 @@ def test_the_live_page_plays_across_two_minute_boundaries(site, browser, tmp_pat
         switch for switch in switches if switch["planned"] % 60_000 == 0 and switch["planned"] > samples[0]["wall"]
     ]
     assert len(boundaries) >= 2, switches
-    assert all(switch["stallMs"] <= 200 for switch in switches[1:]), switches
+    assert all(switch["stallMs"] <= 200 for switch in switches if not switch["joining"]), switches
     assert not _sample(page)["errors"]
