@@ -89,3 +89,33 @@ def test_a_broken_source_is_a_clear_error_and_leaves_no_file(tmp_path):
 def test_a_clip_needs_a_positive_duration(tmp_path):
     with pytest.raises(ValueError, match="positive duration"):
         cut_clip(tmp_path / "x.mp4", tmp_path / "clip.mp4", start=0, duration=0, has_audio=False, gpu=False)
+
+
+def _loudness(path: Path) -> float:
+    """Mean level of the clip's sound in dBFS."""
+    import numpy as np
+
+    with av.open(str(path)) as container:
+        samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
+    # Skip the fades at either end.
+    middle = samples[len(samples) // 4 : -len(samples) // 4]
+    return float(20 * np.log10(np.sqrt(np.mean(middle.astype(np.float64) ** 2)) + 1e-12))
+
+
+def test_quiet_and_loud_sources_come_out_at_about_the_same_loudness(tmp_path):
+    clips = []
+    for name, volume in (("quiet", 0.02), ("loud", 0.9)):
+        source = tmp_path / f"{name}.mp4"
+        subprocess.run(
+            [ffmpeg_binary(), "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+             "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude={volume}:sample_rate=48000",
+             "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(source)],
+            check=True,
+        )  # fmt: skip
+        clips.append(
+            cut_clip(source, tmp_path / f"{name}-clip.mp4", start=0.5, duration=5.0, has_audio=True, gpu=False)
+        )
+
+    quiet, loud = (_loudness(clip) for clip in clips)
+    assert abs(quiet - loud) < 4.0, (quiet, loud)
+    assert -30 < quiet < -8, "around the -16 LUFS target"
