@@ -19,6 +19,8 @@ from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tens
 from pipeline.render import ReaderSample, reader_sample
 
 DIGITAL_SHARE = 0.3
+# Nearly frontal, lightly damaged crops in the training mix (see render.reader_sample).
+CLEAN_SHARE = 0.2
 
 
 def meridiem_label(sample: ReaderSample) -> int:
@@ -48,7 +50,7 @@ def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
     for index in range(start, start + count):
         # One generator per sample: the set is the same whatever the number of workers.
         rng = np.random.default_rng([seed, index])
-        sample = reader_sample(rng, INPUT_SIZE, digital_share=DIGITAL_SHARE)
+        sample = reader_sample(rng, INPUT_SIZE, digital_share=DIGITAL_SHARE, clean_share=CLEAN_SHARE)
         images.append(sample.image)
         kind.append(0 if sample.kind == "analog" else 1)
         hour.append(sample.time.hour % 12)
@@ -61,7 +63,7 @@ def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
 def render_reader_set(seed: int, count: int, cache_dir: Path, *, workers: int = 2,
                       progress: Callable[[int], None] | None = None) -> ReaderSet:  # fmt: skip
     """Render (or load from the cache) `count` labelled crops from `seed`."""
-    cache = cache_dir / f"reader-seed{seed}-n{count}-s{INPUT_SIZE}.npz"
+    cache = cache_dir / f"reader-seed{seed}-n{count}-s{INPUT_SIZE}-clean{round(CLEAN_SHARE * 100)}.npz"
     return ReaderSet(**render_cached(cache, _render_chunk, seed, count, workers=workers, progress=progress))
 
 

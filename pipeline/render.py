@@ -477,19 +477,22 @@ class ReaderSample:
 
 
 def reader_sample(rng: np.random.Generator, size: int, *, digital_share: float = 0.0,
-                  time: ClockTime | None = None) -> ReaderSample:  # fmt: skip
-    """One clock as a detector would crop it: a loose square box around it, with its surroundings."""
+                  time: ClockTime | None = None, clean_share: float = 0.0) -> ReaderSample:  # fmt: skip
+    """One clock as a detector would crop it: a loose square box around it, with its surroundings.
+    A `clean_share` of samples are nearly frontal and lightly damaged, as a well-lit clock in a
+    sharp film frame is: a reader trained only on hard cases can get the easy ones wrong."""
+    clean = clean_share > 0 and rng.random() < clean_share
     native = int(rng.choice([48, 64, 96, 128, 160]))
     clock = random_clock(rng, native, digital_share=digital_share, time=time)
-    sprite = perspective(clock.image, rng, strength=float(rng.uniform(0.0, 0.22)))
+    sprite = perspective(clock.image, rng, strength=float(rng.uniform(0.0, 0.06 if clean else 0.22)))
     h, w = sprite.shape[:2]
     side = int(max(h, w) * rng.uniform(1.05, 1.3))
     canvas = random_background(rng, side, side)
     box = paste(canvas, sprite, (side - w) // 2 + int(rng.integers(-side // 20, side // 20 + 1)),
                 (side - h) // 2 + int(rng.integers(-side // 20, side // 20 + 1)))  # fmt: skip
-    if box is not None and rng.random() < 0.15:
+    if box is not None and not clean and rng.random() < 0.15:
         occlude(canvas, box, rng, share=float(rng.uniform(0.1, 0.25)))
-    canvas = damage(canvas, rng)
+    canvas = damage(canvas, rng, amount=0.3 if clean else 1.0)
     image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
     return ReaderSample(image=image, time=clock.time, kind=clock.kind, shows_meridiem=clock.shows_meridiem)
 

@@ -133,3 +133,43 @@ def test_minutes_start_on_the_local_clock_even_with_odd_historical_offsets():
     body = _now("1900-06-01T12:00:45", "Europe/Amsterdam", upcoming=1)
     starts = [datetime.fromisoformat(c["starts_at"]) for c in [body["current"], *body["upcoming"]]]
     assert [(s.hour, s.minute, s.second) for s in starts] == [(12, 0, 0), (12, 1, 0)]
+
+
+def test_the_pieces_of_a_minute_fill_it_and_the_lead_runs_with_the_wall_clock():
+    lead = make_snippet(10 * 60, start=20.0, shown_at=26.0, confidence=0.95)
+    other = make_snippet(10 * 60, start=5.0, shown_at=0.0, confidence=0.5)
+
+    pieces = _now("2026-06-01T10:00:30Z", "UTC", upcoming=0)["current"]["pieces"]
+
+    assert sum(piece["length"] for piece in pieces) == pytest.approx(60.0)
+    assert [piece["at"] for piece in pieces] == pytest.approx(
+        [sum(p["length"] for p in pieces[:i]) for i in range(len(pieces))]
+    )
+    leads = [piece for piece in pieces if piece["snippet"]["id"] == lead.pk and piece["at"] == 0]
+    # The lead's clock shows 10:00:00 six seconds into its clip: it plays from there at 10:00:00.
+    assert leads and leads[0]["play_from"] == pytest.approx(6.0)
+    assert other.pk in {piece["snippet"]["id"] for piece in pieces}, "the minute's other clip fills the rest"
+
+
+def test_an_empty_minute_is_a_card_in_the_pieces():
+    pieces = _now("2026-06-01T10:00:30Z", "UTC", upcoming=0)["current"]["pieces"]
+    assert pieces == [{"at": 0.0, "play_from": 0.0, "length": 60.0, "card": True, "snippet": None}]
+
+
+def test_the_schedule_takes_in_new_snippets_as_they_arrive():
+    make_snippet(10 * 60 + 1)
+    before = _now("2026-06-01T10:05:00Z", "UTC", upcoming=0)["current"]
+    assert before["fallback"] is True
+
+    arrived = make_snippet(10 * 60 + 5)
+    after = _now("2026-06-01T10:05:00Z", "UTC", upcoming=0)["current"]
+
+    assert after["fallback"] is False and after["snippet"]["id"] == arrived.pk
+
+
+def test_a_hidden_snippet_leaves_the_schedule():
+    snippet = make_snippet(10 * 60 + 5)
+    assert _now("2026-06-01T10:05:00Z", "UTC", upcoming=0)["current"]["snippet"]["id"] == snippet.pk
+    snippet.status = snippet.Status.HIDDEN
+    snippet.save()
+    assert _now("2026-06-01T10:05:00Z", "UTC", upcoming=0)["current"]["snippet"] is None
