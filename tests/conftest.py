@@ -91,4 +91,11 @@ def site(settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+    # A request the browser abandoned mid-stream can leave its thread's connection open; end such
+    # sessions so that the test database can be dropped.
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     database["CONN_MAX_AGE"] = kept_age

@@ -27,7 +27,8 @@ def _sample(page) -> dict:
           wall,
           minute: entry ? entry.minute.minute : null,
           reading: snippet && snippet.reading ? [snippet.reading.hour, snippet.reading.minute] : null,
-          playing: Boolean(player && !player.paused && player.readyState >= 2),
+          // During a switch the clip going off may have ended while the one coming on already plays.
+          playing: [...document.querySelectorAll('video.player')].some((p) => !p.paused && p.readyState >= 2),
           position: player ? player.currentTime : null,
           switches: s.stats.switches.length,
           errors: s.stats.errors,
