@@ -64,10 +64,6 @@ def test_a_sighting_never_spans_a_shot_change(tmp_path, models):
     assert minutes_apart(*read[0], 3, 15) <= 1 and minutes_apart(*read[1], 8, 40) <= 1, read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed reader does not yet read digital displays reliably (synthetic top1 0.30, models/README.md)",
-)
 def test_a_digital_display_that_shows_pm_is_read_as_pm(tmp_path, models):
     video = render_clock_video(tmp_path / "digital.mp4", [Shot(5, ClockTime(21, 5, 0), "digital", seed=5, scale=0.5)])
 
