@@ -572,17 +572,26 @@ def _gpu_for_ffmpeg() -> bool | None:
     return None if choice == "auto" else choice in {"1", "on", "true", "yes"}
 
 
-def snippet_window(*, reading: TimeReading, video_duration: float, context: float) -> tuple[float, float]:
+def snippet_window(*, reading: TimeReading, video_duration: float, context: float,
+                   shot_boundaries: list[float] | tuple[float, ...] = ()) -> tuple[float, float]:  # fmt: skip
     """The stretch of the video to cut for a reading: where its clock is on screen and shows the
-    read minute (at most the sixty seconds after "shown at"), with some context either side."""
+    read minute (at most the sixty seconds after "shown at"), with some context either side, but
+    never past a shot change: the next shot may show another clock at another time."""
     sighting = reading.sighting
     clock_from = max(sighting.start_seconds, reading.shown_at_seconds)
     # The last detection was at end_seconds; the clock stays on screen until the next sample.
     clock_until = min(sighting.end_seconds + 1 / settings.SCAN_SAMPLES_PER_SECOND, reading.shown_at_seconds + 60)
     if clock_until <= clock_from:  # the clock's minute and the sighting barely meet; keep the sighting
         clock_from, clock_until = sighting.start_seconds, sighting.end_seconds + 0.5
-    start = max(0.0, clock_from - context)
-    end = min(video_duration, clock_until + context) if video_duration > 0 else clock_until + context
+    shot_start = max((cut for cut in shot_boundaries if cut <= sighting.start_seconds), default=0.0)
+    # A boundary is the first sampled frame of the new shot; the cut itself lies up to one sample
+    # interval before it.
+    shot_end = min((cut for cut in shot_boundaries if cut > sighting.end_seconds), default=float("inf"))
+    shot_end -= 1 / settings.SCAN_SAMPLES_PER_SECOND
+    start = max(0.0, shot_start, clock_from - context)
+    end = min(shot_end, clock_until + context)
+    if video_duration > 0:
+        end = min(end, video_duration)
     return start, max(end, start + 0.5)
 
 
@@ -610,7 +619,8 @@ def video_cut(*, video: Video) -> list[Snippet]:
         ):
             continue
         start, end = snippet_window(reading=reading, video_duration=probe.duration_seconds or 0.0,
-                                    context=settings.SNIPPET_CONTEXT_SECONDS)  # fmt: skip
+                                    context=settings.SNIPPET_CONTEXT_SECONDS,
+                                    shot_boundaries=video.shot_boundaries or ())  # fmt: skip
         clip_name = f"snippets/{video.pk}/{reading.pk}.mp4"
         thumb_name = f"thumbnails/{video.pk}/{reading.pk}.jpg"
         clip_path = Path(settings.MEDIA_ROOT) / clip_name

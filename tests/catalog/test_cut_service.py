@@ -37,9 +37,11 @@ def test_process_cuts_one_snippet_per_reading_at_its_minute(tmp_path, django_cap
     assert snippet.minute_of_day == (reading.hour % 12) * 60 + reading.minute, "unknown AM/PM: the morning slot"
     clip = Path(settings.MEDIA_ROOT) / snippet.file.name
     assert probe_video(clip).duration_seconds == pytest.approx(snippet.duration_seconds, abs=0.1)
-    # The clock is on screen from 3 s; the clip keeps some footage before it.
-    context = settings.SNIPPET_CONTEXT_SECONDS
-    assert snippet.start_seconds == pytest.approx(max(0.0, reading.sighting.start_seconds - context), abs=0.6)
+    # The clock is on screen from 3 s, in the second shot; the clip keeps footage before the clock
+    # but none of the shot before (it could show another clock at another time).
+    video.refresh_from_db()
+    assert video.shot_boundaries == [pytest.approx(3.0, abs=0.5)]
+    assert snippet.start_seconds == pytest.approx(video.shot_boundaries[0])
     assert (Path(settings.MEDIA_ROOT) / snippet.thumbnail.name).read_bytes()[:2] == b"\xff\xd8"
     files = _media_files()
 
@@ -49,6 +51,24 @@ def test_process_cuts_one_snippet_per_reading_at_its_minute(tmp_path, django_cap
 
     assert Snippet.objects.filter(video=video).count() == 1, "re-running never duplicates rows"
     assert len(_media_files()) == len(files), "nor files: a rescan's old snippet files are removed"
+
+
+def test_a_snippet_never_reaches_into_a_shot_with_another_clock(tmp_path):
+    shots = [Shot(5, ClockTime(3, 15, 0), seed=81), Shot(5, ClockTime(8, 40, 0), seed=82)]
+    video = _video_with(render_clock_video(tmp_path / "c.mp4", shots))
+
+    call_command("process", "--video", str(video.pk), stdout=StringIO())
+
+    video.refresh_from_db()
+    (cut,) = video.shot_boundaries
+    snippets = list(Snippet.objects.filter(video=video).select_related("reading__sighting"))
+    assert len(snippets) == 2
+    for snippet in snippets:
+        sighting = snippet.reading.sighting
+        if sighting.start_seconds < cut:
+            assert snippet.end_seconds <= cut + 1e-6, "the first clip stops at the cut"
+        else:
+            assert snippet.start_seconds >= cut - 1e-6, "the second clip starts at the cut"
 
 
 def test_cutting_skips_uncertain_and_rejected_readings(tmp_path):
