@@ -6,7 +6,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from pipeline.display_reader import (
     to_display_tensor,
 )
 from pipeline.evaluation import minutes_apart
-from pipeline.reader_training import render_cached
+from pipeline.reader_training import TrainingRecord, render_cached
 from pipeline.render import display_sample
 
 
@@ -47,19 +46,6 @@ def render_display_set(seed: int, count: int, cache_dir: Path, *, workers: int =
     return render_cached(cache, _render_chunk, seed, count, workers=workers, progress=progress)
 
 
-@dataclass(frozen=True)
-class DisplayTrainingRecord:
-    seed: int
-    train_count: int
-    epochs: int
-    batch_size: int
-    width: int
-    learning_rate: float
-    seconds: float
-    final_loss: float
-    validation: dict[str, float]
-
-
 def _loss(outputs: dict[str, torch.Tensor], places: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
     cross_entropy = nn.functional.cross_entropy
     place_loss = cross_entropy(outputs["places"].reshape(-1, outputs["places"].shape[-1]), places.reshape(-1))
@@ -69,7 +55,7 @@ def _loss(outputs: dict[str, torch.Tensor], places: torch.Tensor, marker: torch.
 def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.ndarray], *, seed: int, epochs: int,
                          batch_size: int = 128, width: int = 32, learning_rate: float = 3e-3,
                          log: Callable[[str], None] = print,
-                         ) -> tuple[DisplayReaderNet, DisplayTrainingRecord]:  # fmt: skip
+                         ) -> tuple[DisplayReaderNet, TrainingRecord]:  # fmt: skip
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = DisplayReaderNet(width)
@@ -99,7 +85,7 @@ def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.
         scores = json.dumps(evaluate_display(model, validation))
         log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {scores}, "
             f"{time.monotonic() - started:.0f} s")  # fmt: skip
-    record = DisplayTrainingRecord(
+    record = TrainingRecord(
         seed=seed, train_count=count, epochs=epochs, batch_size=batch_size, width=width, learning_rate=learning_rate,
         seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
         validation=evaluate_display(model, validation),
@@ -127,9 +113,3 @@ def evaluate_display(model: DisplayReaderNet, data: dict[str, np.ndarray], batch
         "exact": round(float(np.mean(same_hour & (minute == data["minute"]))), 4),
         "marker_acc": round(float(np.mean(marker == data["marker"])), 4),
     }
-
-
-def save_display_checkpoint(model: DisplayReaderNet, record: DisplayTrainingRecord, path: Path, command: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
-    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command}, path)

@@ -195,7 +195,7 @@ def evaluate(model: ClockReaderNet, data: ReaderSet) -> dict[str, float]:
     }
 
 
-def save_checkpoint(model: ClockReaderNet, record: TrainingRecord, path: Path, command: str) -> None:
+def save_checkpoint(model: nn.Module, record: TrainingRecord, path: Path, command: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Half precision halves the file; the reader converts back to float32 on load.
     state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}

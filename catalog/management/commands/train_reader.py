@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from pipeline.reader_training import save_checkpoint
+
 
 class Command(BaseCommand):
     help = (
@@ -36,28 +38,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if options["display"]:
-            from pipeline.display_training import (
-                render_display_set as render,
-            )
-            from pipeline.display_training import (
-                save_display_checkpoint as save,
-            )
-            from pipeline.display_training import (
-                train_display_reader as train,
-            )
+            from pipeline.display_training import render_display_set as render
+            from pipeline.display_training import train_display_reader as train
 
             out = options["out"] or Path(settings.DISPLAY_READER_WEIGHTS)
             extra = {}
         else:
-            from pipeline.reader_training import (
-                render_reader_set as render,
-            )
-            from pipeline.reader_training import (
-                save_checkpoint as save,
-            )
-            from pipeline.reader_training import (
-                train_reader as train,
-            )
+            from pipeline.reader_training import render_reader_set as render
+            from pipeline.reader_training import train_reader as train
 
             out = options["out"] or Path(settings.READER_WEIGHTS)
             extra = {"initial": options["init"]}
@@ -75,5 +63,5 @@ class Command(BaseCommand):
             log=self.stdout.write, **extra,
         )  # fmt: skip
         command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
-        save(model, record, out, command)
+        save_checkpoint(model, record, out, command)
         self.stdout.write(json.dumps({"checkpoint": str(out), **record.__dict__}))
