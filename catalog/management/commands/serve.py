@@ -126,13 +126,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # In order: the web server first (no new work comes in), then the workers. Each child leads its
-        # own process group, so signalling the group reaches the processes it forked too.
+        # own process group; the leader is asked to stop and stops the processes it forked (gunicorn's
+        # and django-q2's own shutdown); whatever is left of the group after the grace time is killed.
         for name, child in children.items():
             self._stop_group(name, child)
 
     def _stop_group(self, name: str, child: subprocess.Popen) -> None:
+        # Only the leader: a django-q2 worker killed by a signal of its own while it waits on the task
+        # queue leaves the queue's lock held, and the cluster then waits for it until killed.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGTERM)
+            os.kill(child.pid, signal.SIGTERM)
         try:
             child.wait(timeout=_STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
