@@ -6,13 +6,17 @@ import json
 import threading
 from collections import OrderedDict
 
+import numpy as np
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from PIL import Image, UnidentifiedImageError
 from rest_framework import generics, serializers, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.generics import get_object_or_404
-from rest_framework.permissions import IsAdminUser
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +29,8 @@ from catalog.serializers import (
     MinutesSerializer,
     NowQuerySerializer,
     NowSerializer,
+    SearchQuerySerializer,
+    SearchResultSerializer,
     SnippetQuerySerializer,
     SnippetSerializer,
     VideoQuerySerializer,
@@ -106,6 +112,59 @@ def now(request: Request) -> HttpResponse:
         _now_cache.put(key, body)
     stamp = json.dumps(serializers.DateTimeField().to_representation(timezone.now())).encode()
     return HttpResponse(b'{"server_time":' + stamp + b"," + body[1:], content_type="application/json")
+
+
+@extend_schema(
+    parameters=[SearchQuerySerializer],
+    request={
+        "multipart/form-data": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}}
+    },
+    responses=SearchResultSerializer,
+)
+@api_view(["GET", "POST"])
+@parser_classes([MultiPartParser])
+@permission_classes([AllowAny])  # POST only carries the image; searching writes nothing
+def search(request: Request) -> Response:
+    """Scenes by meaning: text (q), an uploaded image (POST, field `image`), a stored frame, or text
+    and image together; with filters; one result per shot; paginated."""
+    params = _query(SearchQuerySerializer, request)
+    upload = request.FILES.get("image") if request.method == "POST" else None
+    try:
+        image = search_image(upload) if upload is not None else None
+    except ValueError as error:
+        return Response({"image": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+    if image is None and "q" not in params and "frame" not in params:
+        return Response({"detail": "give q (text), frame (a scene id) or an image to search with"},
+                        status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+    try:
+        vector, model_name = selectors.search_vector(text=params.get("q"), image=image, frame=params.get("frame"))
+    except selectors.SearchUnavailable as error:
+        return Response({"detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    except LookupError as error:
+        return Response({"frame": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+    filters = selectors.SceneFilters(
+        minute_from=params.get("minute_from"), minute_to=params.get("minute_to"), meridiem=params.get("meridiem"),
+        video=params.get("video"), min_duration=params.get("min_duration"), max_duration=params.get("max_duration"),
+    )  # fmt: skip
+    page, size = params["page"], params["page_size"]
+    hits = selectors.scene_search(vector=vector, model_name=model_name, filters=filters, limit=size,
+                                  offset=(page - 1) * size)  # fmt: skip
+    payload = {"model": model_name, "page": page, "page_size": size, "results": hits}
+    return Response(SearchResultSerializer(payload, context={"request": request}).data)
+
+
+def search_image(upload: object) -> np.ndarray:
+    """An uploaded image as RGB, or ValueError saying why it can't be one."""
+    limit = settings.SEARCH_MAX_UPLOAD_MB * 1024 * 1024
+    if upload.size > limit:
+        raise ValueError(f"the image is {upload.size / 1024 / 1024:.1f} MB; at most {settings.SEARCH_MAX_UPLOAD_MB} MB")
+    try:
+        with Image.open(upload) as opened:
+            if opened.width * opened.height > 40_000_000:
+                raise ValueError(f"the image is {opened.width}x{opened.height} pixels; at most 40 megapixels")
+            return np.asarray(opened.convert("RGB"))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"not an image that can be read ({type(error).__name__})") from None
 
 
 class _MinuteCache:

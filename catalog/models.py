@@ -259,6 +259,7 @@ class SceneEmbedding(models.Model):
         max_length=128, help_text="Which embedder made it; vectors of different models don't compare."
     )
     embedding = HalfVectorField(dimensions=EMBEDDING_DIMENSIONS)
+    thumbnail = models.CharField(max_length=500, blank=True, help_text="A small JPEG of the frame, under MEDIA_ROOT.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

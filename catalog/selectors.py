@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
@@ -217,3 +219,118 @@ def nearest_scenes(*, vector: list[float], model_name: str, limit: int = 10) -> 
         .annotate(distance=CosineDistance("embedding", HalfVector(vector)))
         .order_by("distance")[:limit]
     )
+
+
+class SearchUnavailable(RuntimeError):
+    """No embedder to turn the query into a vector; the message says what to configure."""
+
+
+def search_vector(*, text: str | None, image: object = None, frame: int | None = None) -> tuple[list[float], str]:
+    """The query as one unit vector, and the model whose vectors it compares with: a stored frame's
+    own vector, or the text and/or image embedded (both: their mean direction)."""
+    import numpy as np
+
+    from pipeline.embedder import EmbedderUnavailable, load_embedder
+
+    try:
+        embedder = load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT,
+                                 settings.DEVICE)  # fmt: skip
+    except EmbedderUnavailable as error:
+        if frame is None or text is not None or image is not None:
+            raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
+        embedder = None
+    parts = []
+    model_name = embedder.name if embedder is not None else None
+    if frame is not None:
+        scene = SceneEmbedding.objects.filter(pk=frame).first()
+        if scene is None:
+            raise LookupError(f"no stored frame with id {frame}")
+        stored = scene.embedding
+        parts.append(np.asarray(stored.to_list() if hasattr(stored, "to_list") else stored, np.float32))
+        model_name = scene.model_name
+    if text is not None:
+        parts.append(embedder.embed_texts([text])[0])
+    if image is not None:
+        parts.append(embedder.embed_images([image])[0])
+    vector = np.mean(parts, axis=0)
+    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+    return vector.tolist(), model_name
+
+
+@dataclass(frozen=True)
+class SceneFilters:
+    minute_from: int | None = None  # with minute_to: snippets placed in this range (wrapping past midnight)
+    minute_to: int | None = None
+    meridiem: str | None = None  # "am" | "pm" | "unknown"
+    video: int | None = None
+    min_duration: float | None = None  # of the video, in seconds
+    max_duration: float | None = None
+
+    def q(self) -> Q:
+        condition = Q()
+        if self.minute_from is not None and self.minute_to is not None:
+            condition &= _minute_range(self.minute_from, self.minute_to)
+        if self.meridiem:
+            condition &= Q(snippet__reading__meridiem=self.meridiem)
+        if self.video is not None:
+            condition &= Q(video_id=self.video)
+        if self.min_duration is not None:
+            condition &= Q(video__duration_seconds__gte=self.min_duration)
+        if self.max_duration is not None:
+            condition &= Q(video__duration_seconds__lte=self.max_duration)
+        return condition
+
+
+def _minute_range(first: int, last: int) -> Q:
+    """Snippets that play at a minute from `first` to `last` (inclusive; wrapping past midnight),
+    counting a reading without AM/PM in both halves of the day."""
+
+    def placed(low: int, high: int) -> Q:
+        return Q(snippet__minute_of_day__gte=low, snippet__minute_of_day__lte=high)
+
+    def spans(low: int, high: int) -> Q:
+        # Unknown AM/PM snippets sit in the morning slot and also play 12 hours later.
+        unknown = Q(snippet__reading__meridiem=Meridiem.UNKNOWN.value)
+        later = unknown & placed(low - MINUTES_PER_HALF_DAY, high - MINUTES_PER_HALF_DAY)
+        return placed(low, high) | later
+
+    if first <= last:
+        return spans(first, last)
+    return spans(first, MINUTES_PER_DAY - 1) | spans(0, last)
+
+
+@dataclass(frozen=True)
+class SceneHit:
+    scene: SceneEmbedding
+    score: float  # cosine similarity, 1 for the same direction
+
+
+def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters | None = None, limit: int = 20,
+                 offset: int = 0) -> list[SceneHit]:  # fmt: skip
+    """Scenes nearest to `vector`, best first, one per shot of a video (near-identical frames of
+    one shot would fill the page), paginated by `offset`. Filtered queries use pgvector's
+    iterative index scan, so that a selective filter still fills the page when enough scenes match."""
+    wanted = offset + limit
+    fetch = wanted * 4 + 16
+    scenes = (
+        SceneEmbedding.objects.filter(model_name=model_name)
+        .filter((filters or SceneFilters()).q())
+        .select_related("video", "snippet__reading", "snippet__video")
+        .annotate(distance=CosineDistance("embedding", HalfVector(vector)))
+        .order_by("distance")[:fetch]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(1000, fetch))])
+        found = list(scenes)
+    # relaxed_order may return neighbours slightly out of order; put them back in order.
+    found.sort(key=lambda scene: scene.distance)
+    hits: list[SceneHit] = []
+    seen: set[tuple[int, int]] = set()
+    for scene in found:
+        shot = (scene.video_id, bisect.bisect_right(scene.video.shot_boundaries or [], scene.second))
+        if shot in seen:
+            continue
+        seen.add(shot)
+        hits.append(SceneHit(scene, round(1.0 - float(scene.distance), 6)))
+    return hits[offset:wanted]

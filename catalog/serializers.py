@@ -207,3 +207,50 @@ class NowQuerySerializer(serializers.Serializer):
         else:
             attrs["at"] = timezone.now()
         return attrs
+
+
+# -- search --------------------------------------------------------------------------------
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=500, trim_whitespace=True,
+                              help_text="Text to search by meaning, e.g. 'a rainy station at night'.")  # fmt: skip
+    frame = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                     help_text="Find scenes like this stored frame (a result's scene_id).")  # fmt: skip
+    minute_from = MinuteField(required=False, help_text="HH:MM: only clips placed from this minute …")
+    minute_to = MinuteField(required=False, help_text="… to this one (inclusive; may wrap past midnight).")
+    meridiem = serializers.ChoiceField(choices=["am", "pm", "unknown"], required=False)
+    video = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    min_duration = serializers.FloatField(required=False, min_value=0, max_value=10**7)
+    max_duration = serializers.FloatField(required=False, min_value=0, max_value=10**7)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("minute_from" in attrs) != ("minute_to" in attrs):
+            raise serializers.ValidationError({"minute_to": "give minute_from and minute_to together"})
+        return attrs
+
+
+class SceneHitSerializer(serializers.Serializer):
+    scene_id = serializers.IntegerField(source="scene.id")
+    video = VideoSummarySerializer(source="scene.video")
+    second = serializers.FloatField(source="scene.second")
+    thumbnail = serializers.SerializerMethodField()
+    snippet = SnippetSerializer(source="scene.snippet", allow_null=True)
+    score = serializers.FloatField(help_text="Cosine similarity to the query, -1 to 1.")
+
+    def get_thumbnail(self, hit: object) -> str | None:
+        name = hit.scene.thumbnail
+        if not name:
+            return None
+        url = settings.MEDIA_URL + name
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class SearchResultSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="The embedder; vectors of other models are not searched.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = SceneHitSerializer(many=True)

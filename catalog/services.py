@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.models import ClockSighting, Snippet, Source, TimeReading, Video
+from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
 from catalog.selectors import ScheduledClip
 from pipeline import ytdlp
 from pipeline.clock_time import format_minute_of_day
@@ -32,6 +32,7 @@ from pipeline.ytdlp import ProgressCallback
 
 if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
     from pipeline.detector import ClockDetector
+    from pipeline.embedder import ClipEmbedder
     from pipeline.reader import ClockReader
     from pipeline.scan import ScanResult
 
@@ -710,3 +711,58 @@ def _live_files_prune(unix_minute: int) -> None:
             continue
         if minute < unix_minute - settings.LIVE_KEEP_MINUTES:
             path.unlink(missing_ok=True)
+
+
+# -- embed (scene search) -----------------------------------------------------------------------
+
+
+def scene_embedder() -> ClipEmbedder:
+    """The CLIP embedder named in settings, loaded once per process."""
+    from pipeline.embedder import load_embedder
+
+    return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
+
+
+def video_embed(*, video: Video) -> int:
+    """Embed keyframes across the whole video (per shot, from the scan's shot boundaries) and a
+    representative frame of each of its snippets; replace the video's earlier vectors of this
+    model in one transaction. Returns how many were stored."""
+    import cv2
+
+    from pipeline.keyframes import frames_near, keyframe_times
+
+    video.refresh_from_db(fields=["file", "shot_boundaries"])  # the scan may have run since it was loaded
+    if not video.file:
+        raise ValueError(f"video #{video.pk} has no file to embed (status {video.status})")
+    embedder = scene_embedder()
+    source = Path(settings.MEDIA_ROOT) / video.file.name
+    duration = probe_video(source).duration_seconds or 0.0
+    snippet_at: dict[float, Snippet] = {}
+    for snippet in Snippet.objects.filter(video=video, status=Snippet.Status.READY).select_related("reading__sighting"):
+        sighting = snippet.reading.sighting if snippet.reading else None
+        middle = (sighting.start_seconds + sighting.end_seconds) / 2 if sighting else snippet.start_seconds
+        snippet_at[round(middle, 3)] = snippet
+    times = sorted(
+        set(keyframe_times(duration, video.shot_boundaries or (), settings.EMBED_EVERY_SECONDS)) | set(snippet_at)
+    )
+    frames = list(frames_near(source, times))
+    vectors = embedder.embed_images([image for _, image in frames])
+    folder = Path(settings.MEDIA_ROOT) / "frames" / str(video.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for (second, image), vector in zip(frames, vectors, strict=True):
+        name = f"frames/{video.pk}/{round(second * 1000)}.jpg"
+        small = cv2.resize(
+            image, (round(image.shape[1] * 180 / image.shape[0]) // 2 * 2, 180), interpolation=cv2.INTER_AREA
+        )
+        cv2.imwrite(
+            str(Path(settings.MEDIA_ROOT) / name),
+            cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
+            [cv2.IMWRITE_JPEG_QUALITY, 80],
+        )
+        rows.append(SceneEmbedding(video=video, second=second, snippet=snippet_at.get(second), model_name=embedder.name,
+                                   embedding=vector.tolist(), thumbnail=name))  # fmt: skip
+    with transaction.atomic():
+        SceneEmbedding.objects.filter(video=video, model_name=embedder.name).delete()
+        SceneEmbedding.objects.bulk_create(rows)
+    return len(rows)

@@ -11,7 +11,9 @@ from django_q.tasks import async_task
 from catalog import services
 from catalog.models import Source, Video
 from pipeline import ytdlp
+from pipeline.embedder import EmbedderUnavailable
 from pipeline.ffmpeg import FfmpegError
+from pipeline.frames import FrameReadError
 from pipeline.probe import NotAVideo
 
 logger = logging.getLogger(__name__)
@@ -89,4 +91,22 @@ def cut_video(video_id: int) -> dict[str, object]:
     except (FfmpegError, NotAVideo) as error:
         logger.error("video %s not cut: %s", video_id, error)
         return {"video": video_id, "error": str(error)}
+    queue_embed(video)
     return {"video": video_id, "snippets": len(made)}
+
+
+def queue_embed(video: Video) -> str:
+    return async_task("catalog.tasks.embed_video", video.pk, task_name=f"embed video {video.pk}")
+
+
+def embed_video(video_id: int) -> dict[str, object]:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.file:
+        return {"video": video_id, "status": "nothing to embed"}
+    try:
+        stored = services.video_embed(video=video)
+    except (EmbedderUnavailable, FrameReadError, NotAVideo) as error:
+        # Search is optional: a video without vectors is still on the clock.
+        logger.error("video %s not embedded: %s", video_id, error)
+        return {"video": video_id, "error": str(error)}
+    return {"video": video_id, "embeddings": stored}

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/snippets/", api.SnippetList.as_view(), name="api-snippets"),
     path("api/minutes/", api.minutes, name="api-minutes"),
     path("api/now", api.now, name="api-now"),
+    path("api/search", api.search, name="api-search"),
 ]

@@ -271,6 +271,19 @@ DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.4, minimum=0.01)
 DETECTOR_IMAGE_SIZE = env_int("DETECTOR_IMAGE_SIZE", 320, minimum=64)
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 
+# -- scene search (CLIP) ------------------------------------------------------------------
+
+# An open_clip model and pretrained tag (downloaded by open_clip on a machine with internet), or
+# CLIP_CHECKPOINT, a local weights file for CLIP_MODEL. `clockweb-tiny-clip` is a tiny random
+# model for tests: its vectors mean nothing.
+CLIP_MODEL = env_str("CLIP_MODEL", "ViT-B-32")
+CLIP_PRETRAINED = env_str("CLIP_PRETRAINED", "laion2b_s34b_b79k") or None
+CLIP_CHECKPOINT = env_str("CLIP_CHECKPOINT") or None
+# Keyframes embedded per shot: one per this many seconds (at least the middle of each shot).
+EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
+# The largest image /api/search takes.
+SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
+
 # -- snippets and the schedule -------------------------------------------------------------
 
 # Footage kept before and after the stretch in which a clock is on screen.

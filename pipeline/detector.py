@@ -22,6 +22,18 @@ COCO_CLOCK_CLASS = 74
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 
+def _import_yolo() -> type:
+    """ultralytics' YOLO, without its run-time patch of PIL.Image.open: that patch pip-installs a
+    HEIF plugin the first time any code in the process opens a file Pillow can't identify (an
+    upload that is not an image, say). clockweb never installs packages while it runs."""
+    from PIL import Image
+    from ultralytics import YOLO
+    from ultralytics.utils import patches
+
+    Image.open = patches._image_open
+    return YOLO
+
+
 def best_device() -> str:
     import torch
 
@@ -39,9 +51,7 @@ class ClockDetector:
 
     def __init__(self, weights: str | Path, *, device: str | None = None, confidence: float = 0.25,
                  image_size: int = 640) -> None:  # fmt: skip
-        from ultralytics import YOLO
-
-        self.model = YOLO(str(weights), task="detect")
+        self.model = _import_yolo()(str(weights), task="detect")
         self.device = device or best_device()
         self.half = self.device.startswith("cuda")
         self.confidence = confidence
@@ -94,7 +104,7 @@ def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, ba
           initial: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """Train a YOLO detector on a rendered data set, from scratch or on from `initial` weights;
     returns ultralytics' metrics and the best weights."""
-    from ultralytics import YOLO
+    YOLO = _import_yolo()
 
     model = YOLO(str(initial or model_yaml), task="detect")
     results = model.train(
