@@ -9,6 +9,8 @@ model with the same interface, for tests of the plumbing only: its vectors mean 
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,6 +42,10 @@ class EmbedderSpec:
 
 class ClipEmbedder:
     def __init__(self, spec: EmbedderSpec, *, device: str | None = None, batch_size: int = 64) -> None:
+        if spec.pretrained and not spec.checkpoint and not _online():
+            # Weights already in the local cache still load; missing ones fail at once instead of
+            # after the hub client's retries. (Read when huggingface_hub is first imported.)
+            os.environ["HF_HUB_OFFLINE"] = "1"
         import open_clip
         import torch
 
@@ -106,12 +112,36 @@ class ClipEmbedder:
         return _unit(np.concatenate(out) if out else np.zeros((0, EMBEDDING_DIMENSIONS), np.float32))
 
 
+def _online(host: str = "huggingface.co") -> bool:
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-@cache
+_failures: dict[tuple, EmbedderUnavailable] = {}
+
+
 def load_embedder(model: str, pretrained: str | None, checkpoint: str | None, device: str = "auto") -> ClipEmbedder:
-    """One embedder per process, loaded on first use (never at import, never in a forking parent)."""
+    """One embedder per process, loaded on first use (never at import, never in a forking parent).
+    A model that could not be loaded is not tried again by this process: offline, every try
+    would wait for the download to fail."""
+    key = (model, pretrained, checkpoint, device)
+    if key in _failures:
+        raise _failures[key]
+    try:
+        return _load(*key)
+    except EmbedderUnavailable as failure:
+        _failures[key] = failure
+        raise
+
+
+@cache
+def _load(model: str, pretrained: str | None, checkpoint: str | None, device: str) -> ClipEmbedder:
     return ClipEmbedder(EmbedderSpec(model, pretrained, checkpoint), device=None if device == "auto" else device)

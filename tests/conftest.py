@@ -63,6 +63,16 @@ def _static_without_collectstatic(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _tiny_clip(settings) -> None:
+    """No test downloads CLIP weights: the embedder is a tiny random-init model (plumbing only)."""
+    from pipeline.embedder import TINY_MODEL
+
+    settings.CLIP_MODEL = TINY_MODEL
+    settings.CLIP_PRETRAINED = None
+    settings.CLIP_CHECKPOINT = None
+
+
+@pytest.fixture(autouse=True)
 def _fresh_schedule(settings) -> Iterator[None]:
     """Each test sees its own snippets: the schedule looks at the database on every request."""
     from catalog import selectors

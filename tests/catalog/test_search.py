@@ -27,13 +27,6 @@ from tests.support import make_snippet, make_video
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _tiny_clip(settings):
-    settings.CLIP_MODEL = TINY_MODEL
-    settings.CLIP_PRETRAINED = None
-    settings.CLIP_CHECKPOINT = None
-
-
 def _model_name() -> str:
     return load_embedder(TINY_MODEL, None, None, settings.DEVICE).name
 
@@ -223,3 +216,14 @@ def test_a_local_checkpoint_loads_through_the_real_path(tmp_path):
     image = np.random.default_rng(7).integers(0, 255, (48, 64, 3), dtype=np.uint8)
     assert np.allclose(loaded.embed_images([image]), tiny.embed_images([image]), atol=1e-5)
     assert loaded.name == f"{TINY_MODEL}/file:tiny.pt"
+
+
+def test_a_model_that_cannot_load_is_not_tried_again(tmp_path):
+    from pipeline.embedder import EmbedderUnavailable
+
+    missing = str(tmp_path / "missing.pt")
+    with pytest.raises(EmbedderUnavailable) as first:
+        load_embedder(TINY_MODEL, None, missing, "cpu")
+    with pytest.raises(EmbedderUnavailable) as second:
+        load_embedder(TINY_MODEL, None, missing, "cpu")
+    assert second.value is first.value

@@ -7,23 +7,27 @@ from tqdm import tqdm
 
 from catalog import services
 from catalog.models import Video
+from pipeline.embedder import EmbedderUnavailable
 from pipeline.ffmpeg import FfmpegError
+from pipeline.frames import FrameReadError
 from pipeline.probe import NotAVideo
 
 
 class Command(BaseCommand):
-    help = "Find clocks in downloaded videos, read their times and cut snippets (scan and cut), in the foreground."
+    help = "Scan downloaded videos for clocks, cut snippets and embed frames for search, in the foreground."
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--video", type=int, action="append", metavar="ID", help="a video id (repeatable)")
         which.add_argument("--all", action="store_true", help="every downloaded video not yet processed")
         parser.add_argument("--again", action="store_true", help="with --all: also videos processed before")
+        parser.add_argument("--no-embed", action="store_true", help="skip the CLIP embeddings for scene search")
         parser.add_argument(
             "--prepass", action="store_true", help="skip videos with no clock on any keyframe (faster, may miss some)"
         )
 
     def handle(self, *args: object, video: list[int] | None, again: bool, prepass: bool, **options: object) -> None:
+        embed = not options["no_embed"]
         if video:
             videos = list(Video.objects.filter(pk__in=video))
             missing = set(video) - {v.pk for v in videos}
@@ -54,6 +58,15 @@ class Command(BaseCommand):
                 except (FfmpegError, NotAVideo) as error:
                     failures += 1
                     self.stderr.write(self.style.ERROR(f"#{done.pk}: cutting failed: {error}"))
+                if embed:
+                    try:
+                        line += f", {services.video_embed(video=done)} frame(s) embedded for search"
+                    except EmbedderUnavailable as unavailable:
+                        # Search is optional: say it once, keep scanning.
+                        self.stderr.write(self.style.WARNING(f"not embedding for search: {unavailable}"))
+                        embed = False
+                    except (FrameReadError, NotAVideo) as error:
+                        self.stderr.write(self.style.ERROR(f"#{done.pk}: embedding failed: {error}"))
             if done.status == Video.Status.FAILED:
                 failures += 1
                 self.stderr.write(self.style.ERROR(f"#{done.pk}: {done.error}"))
