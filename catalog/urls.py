@@ -4,6 +4,7 @@ from catalog import api, views
 
 urlpatterns = [
     path("", views.live, name="live"),
+    path("search/", views.search, name="search"),
     path("healthz", views.healthz, name="healthz"),
     path("live.m3u8", views.live_playlist, name="live-playlist"),
     path("live/<int:unix_minute>/<int:index>.ts", views.live_segment, name="live-segment"),

@@ -31,6 +31,11 @@ def live(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/live.html", context)
 
 
+def search(request: HttpRequest) -> HttpResponse:
+    """The search page; static/js/search.js asks /api/search."""
+    return render(request, "catalog/search.html")
+
+
 @lru_cache(maxsize=1)
 def _time_zones() -> list[str]:
     return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
