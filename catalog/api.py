@@ -13,7 +13,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from PIL import Image, UnidentifiedImageError
 from rest_framework import generics, serializers, status
-from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+    renderer_classes,
+)
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -84,6 +90,10 @@ def minutes(request: Request) -> Response:
 
 @extend_schema(parameters=[NowQuerySerializer], responses=NowSerializer)
 @api_view(["GET"])
+# Public and read-only: no authentication or session work, one renderer; it is the hottest path.
+@authentication_classes([])
+@permission_classes([AllowAny])
+@renderer_classes([JSONRenderer])
 def now(request: Request) -> HttpResponse:
     # Every viewer of the live clock asks this, so it is answered from memory: the parameters
     # are validated once per distinct query, and the plan is rendered to JSON once per minute
