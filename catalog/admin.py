@@ -4,7 +4,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from catalog import services, tasks
-from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
 
 
 @admin.register(Source)
@@ -139,3 +139,21 @@ class SceneEmbeddingAdmin(admin.ModelAdmin):
     search_fields = ["video__title"]
     raw_id_fields = ["video", "snippet"]
     exclude = ["embedding"]
+
+
+@admin.register(Concept)
+class ConceptAdmin(admin.ModelAdmin):
+    """The tag vocabulary: curators add, reword (prompt) or switch off concepts."""
+
+    list_display = ["name", "prompt", "active"]
+    list_editable = ["active"]
+    list_filter = ["active"]
+    search_fields = ["name", "prompt"]
+
+
+@admin.register(FrameTag)
+class FrameTagAdmin(admin.ModelAdmin):
+    list_display = ["concept", "scene", "score"]
+    list_filter = ["concept"]
+    list_select_related = ["concept", "scene__video"]
+    raw_id_fields = ["scene"]

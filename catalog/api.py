@@ -28,8 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors, services, tasks
-from catalog.models import Video
+from catalog.models import Concept, Video
 from catalog.serializers import (
+    AppearanceQuerySerializer,
+    AppearanceSerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
     MinutesSerializer,
@@ -41,6 +43,7 @@ from catalog.serializers import (
     SnippetSerializer,
     VideoQuerySerializer,
     VideoSerializer,
+    VideoTagSerializer,
 )
 
 
@@ -175,6 +178,25 @@ def search_image(upload: object) -> np.ndarray:
             return np.asarray(opened.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"not an image that can be read ({type(error).__name__})") from None
+
+
+@extend_schema(responses=VideoTagSerializer(many=True))
+@api_view(["GET"])
+def video_tags(request: Request, pk: int) -> Response:
+    """The video's top tags, counted over its frames."""
+    get_object_or_404(Video, pk=pk)
+    return Response(VideoTagSerializer(selectors.video_top_tags(video_id=pk, limit=20), many=True).data)
+
+
+@extend_schema(parameters=[AppearanceQuerySerializer], responses=AppearanceSerializer)
+@api_view(["GET"])
+def video_appearances(request: Request, pk: int) -> Response:
+    """When does a concept appear in this video: first appearance, total time and stretches."""
+    get_object_or_404(Video, pk=pk)
+    tag = _query(AppearanceQuerySerializer, request)["tag"]
+    if not Concept.objects.filter(name=tag).exists():
+        return Response({"tag": [f"{tag!r} is not in the tag vocabulary"]}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(AppearanceSerializer(selectors.tag_appearances(video_id=pk, tag=tag)).data)
 
 
 class _MinuteCache:

@@ -161,6 +161,10 @@ class TimeReading(models.Model):
     method = models.CharField(max_length=16, choices=Method.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED, db_index=True)
     shown_at_seconds = models.FloatField(help_text="The video second at which the clock shows HH:MM:00.")
+    # What day or night in the scene suggests for a reading without AM/PM (see pipeline.tagging),
+    # and how sure that is; stored for a threshold (or a curator) to decide on.
+    meridiem_proposal = models.CharField(max_length=8, blank=True)
+    meridiem_proposal_confidence = models.FloatField(null=True, blank=True)
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -280,3 +284,41 @@ class SceneEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video} @ {self.second:.1f}s"
+
+
+class Concept(models.Model):
+    """A word of the tag vocabulary; curators edit it in the admin."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prompt = models.CharField(
+        max_length=200, blank=True, help_text="What CLIP compares frames with; default 'a photo of NAME'."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def text(self) -> str:
+        return self.prompt or f"a photo of {self.name}"
+
+
+class FrameTag(models.Model):
+    """How much one embedded frame looks like one concept (kept above the tag threshold)."""
+
+    scene = models.ForeignKey(SceneEmbedding, on_delete=models.CASCADE, related_name="tags")
+    concept = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="frame_tags")
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["scene", "-score"]
+        constraints = [
+            models.UniqueConstraint(fields=["scene", "concept"], name="frame_tag_unique"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=1), name="frame_tag_score_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.concept} {self.score:.2f} @ {self.scene}"

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Avg, Count, F, Max, Q, QuerySet
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
-from catalog.models import SceneEmbedding, Snippet, Video
+from catalog.models import FrameTag, SceneEmbedding, Snippet, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule import Clip, MinutePlan, plan_day
+from pipeline.tagging import Segment, appearance_segments
 
 
 def video_list(*, status: str | None = None, source: int | None = None) -> QuerySet[Video]:
@@ -334,3 +335,54 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         seen.add(shot)
         hits.append(SceneHit(scene, round(1.0 - float(scene.distance), 6)))
     return hits[offset:wanted]
+
+
+# -- tags ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoTagCount:
+    name: str
+    frames: int  # frames of the video tagged with it
+    share: float  # of the video's embedded frames
+    mean_score: float
+
+
+def video_top_tags(*, video_id: int, limit: int = 10) -> list[VideoTagCount]:
+    """The concepts tagged on most of a video's frames (ties: the surer first)."""
+    total = SceneEmbedding.objects.filter(video_id=video_id).values("second").distinct().count()
+    rows = (
+        FrameTag.objects.filter(scene__video_id=video_id, concept__active=True)
+        .values("concept__name")
+        .annotate(frames=Count("scene__second", distinct=True), mean=Avg("score"))
+        .order_by("-frames", "-mean", "concept__name")[:limit]
+    )
+    return [
+        VideoTagCount(
+            row["concept__name"], row["frames"], round(row["frames"] / max(total, 1), 4), round(row["mean"], 4)
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Appearance:
+    tag: str
+    first_second: float | None
+    total_seconds: float
+    segments: tuple[Segment, ...]
+
+
+def tag_appearances(*, video_id: int, tag: str) -> Appearance:
+    """When a concept appears in one video: its first appearance, how long in all, and the stretches."""
+    seconds = sorted(set(SceneEmbedding.objects.filter(video_id=video_id).values_list("second", flat=True)))
+    present = set(
+        FrameTag.objects.filter(scene__video_id=video_id, concept__name=tag).values_list("scene__second", flat=True)
+    )
+    segments = appearance_segments(seconds, [second in present for second in seconds], gap=settings.EMBED_EVERY_SECONDS)
+    return Appearance(
+        tag=tag,
+        first_second=segments[0].start if segments else None,
+        total_seconds=round(sum(segment.end - segment.start for segment in segments), 3),
+        segments=tuple(segments),
+    )

@@ -254,3 +254,29 @@ class SearchResultSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     results = SceneHitSerializer(many=True)
+
+
+# -- tags ----------------------------------------------------------------------------------
+
+
+class VideoTagSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    frames = serializers.IntegerField(help_text="Embedded frames of the video tagged with it.")
+    share = serializers.FloatField(help_text="Of the video's embedded frames, 0-1.")
+    mean_score = serializers.FloatField()
+
+
+class SegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+
+
+class AppearanceSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    first_second = serializers.FloatField(allow_null=True, help_text="None: it never appears.")
+    total_seconds = serializers.FloatField()
+    segments = SegmentSerializer(many=True)
+
+
+class AppearanceQuerySerializer(serializers.Serializer):
+    tag = serializers.CharField(max_length=100, help_text="A concept of the vocabulary, e.g. 'a train station'.")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -21,10 +22,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
 from catalog.selectors import ScheduledClip
 from pipeline import ytdlp
-from pipeline.clock_time import format_minute_of_day
+from pipeline.clock_time import Meridiem, format_minute_of_day
 from pipeline.ffmpeg import ffmpeg_binary
 from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
 from pipeline.probe import NotAVideo, probe_video
@@ -766,3 +767,47 @@ def video_embed(*, video: Video) -> int:
         SceneEmbedding.objects.filter(video=video, model_name=embedder.name).delete()
         SceneEmbedding.objects.bulk_create(rows)
     return len(rows)
+
+
+# -- tag (zero-shot concepts) -----------------------------------------------------------------
+
+
+def video_tag(*, video: Video) -> int:
+    """Score the video's embedded frames against the active concepts; keep the tags above
+    TAG_THRESHOLD (replacing earlier ones, in one transaction), and propose AM/PM from daytime
+    against night for its readings that don't know it. Returns how many frame tags were stored."""
+    from pipeline.tagging import concept_probabilities, pair_probability, propose_meridiem
+
+    embedder = scene_embedder()
+    scenes = list(SceneEmbedding.objects.filter(video=video, model_name=embedder.name).order_by("second"))
+    concepts = list(Concept.objects.filter(active=True))
+    if not scenes or not concepts:
+        return 0
+    frames = np.array([_vector(scene.embedding) for scene in scenes], np.float32)
+    texts = embedder.embed_texts([concept.text for concept in concepts])
+    probabilities = concept_probabilities(frames, texts)
+    rows = [
+        FrameTag(scene=scene, concept=concept, score=float(probability))
+        for scene, row in zip(scenes, probabilities, strict=True)
+        for concept, probability in zip(concepts, row, strict=True)
+        if probability >= settings.TAG_THRESHOLD
+    ]
+    day, night = embedder.embed_texts(["a photo taken in daytime", "a photo taken at night"])
+    daylight = dict(zip([scene.pk for scene in scenes], pair_probability(frames, day, night), strict=True))
+    with transaction.atomic():
+        FrameTag.objects.filter(scene__video=video).delete()
+        FrameTag.objects.bulk_create(rows)
+        unknown = TimeReading.objects.filter(sighting__video=video, meridiem=Meridiem.UNKNOWN.value)
+        for reading in unknown.select_related("sighting"):
+            start, end = reading.sighting.start_seconds - 1, reading.sighting.end_seconds + 1
+            near = [daylight[scene.pk] for scene in scenes if start <= scene.second <= end]
+            if not near:
+                continue
+            proposal, confidence = propose_meridiem(reading.hour, float(np.mean(near)))
+            TimeReading.objects.filter(pk=reading.pk).update(meridiem_proposal=proposal,
+                                                             meridiem_proposal_confidence=confidence)  # fmt: skip
+    return len(rows)
+
+
+def _vector(stored: object) -> list[float]:
+    return stored.to_list() if hasattr(stored, "to_list") else list(stored)

@@ -105,8 +105,9 @@ def embed_video(video_id: int) -> dict[str, object]:
         return {"video": video_id, "status": "nothing to embed"}
     try:
         stored = services.video_embed(video=video)
+        tagged = services.video_tag(video=video)
     except (EmbedderUnavailable, FrameReadError, NotAVideo) as error:
         # Search is optional: a video without vectors is still on the clock.
         logger.error("video %s not embedded: %s", video_id, error)
         return {"video": video_id, "error": str(error)}
-    return {"video": video_id, "embeddings": stored}
+    return {"video": video_id, "embeddings": stored, "frame_tags": tagged}

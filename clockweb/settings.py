@@ -281,6 +281,8 @@ CLIP_PRETRAINED = env_str("CLIP_PRETRAINED", "laion2b_s34b_b79k") or None
 CLIP_CHECKPOINT = env_str("CLIP_CHECKPOINT") or None
 # Keyframes embedded per shot: one per this many seconds (at least the middle of each shot).
 EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
+# A frame keeps a concept as a tag when its zero-shot probability is at least this.
+TAG_THRESHOLD = env_float("TAG_THRESHOLD", 0.1, minimum=0.0)
 # The largest image /api/search takes.
 SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
 
