@@ -43,7 +43,10 @@ class ReadingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimeReading
-        fields = ["id", "time", "hour", "minute", "meridiem", "confidence", "method", "status", "shown_at_seconds"]
+        fields = [
+            "id", "time", "hour", "minute", "meridiem", "confidence", "method", "status", "shown_at_seconds",
+            "meridiem_proposal", "meridiem_proposal_confidence",
+        ]  # fmt: skip
 
 
 class SnippetSerializer(serializers.ModelSerializer):
