@@ -36,19 +36,27 @@ def _ready_snippets() -> QuerySet[Snippet]:
     return Snippet.objects.filter(status=Snippet.Status.READY).select_related("video", "reading")
 
 
-def _serving_minute(minute_of_day: int) -> Q:
-    """Snippets that may play at this minute: those placed there, plus, in the afternoon,
-    those whose reading has no AM/PM and so also serve the minute 12 hours earlier."""
-    placed_here = Q(minute_of_day=minute_of_day)
-    if minute_of_day < MINUTES_PER_HALF_DAY:
-        return placed_here
-    return placed_here | Q(minute_of_day=minute_of_day - MINUTES_PER_HALF_DAY, reading__meridiem=Meridiem.UNKNOWN.value)
+def _serving_minutes(first: int, last: int, prefix: str = "") -> Q:
+    """Snippets that may play at a minute from `first` to `last` (inclusive; wrapping past
+    midnight): those placed there, plus those whose reading has no AM/PM, which sit in the
+    morning slot and also play 12 hours later. `prefix` reaches the snippet from another model."""
+
+    def placed(low: int, high: int) -> Q:
+        return Q(**{f"{prefix}minute_of_day__gte": low, f"{prefix}minute_of_day__lte": high})
+
+    def spans(low: int, high: int) -> Q:
+        unknown = Q(**{f"{prefix}reading__meridiem": Meridiem.UNKNOWN.value})
+        return placed(low, high) | (unknown & placed(low - MINUTES_PER_HALF_DAY, high - MINUTES_PER_HALF_DAY))
+
+    if first <= last:
+        return spans(first, last)
+    return spans(first, MINUTES_PER_DAY - 1) | spans(0, last)
 
 
 def snippet_list(*, minute_of_day: int | None = None, video_id: int | None = None) -> QuerySet[Snippet]:
     snippets = _ready_snippets()
     if minute_of_day is not None:
-        snippets = snippets.filter(_serving_minute(minute_of_day))
+        snippets = snippets.filter(_serving_minutes(minute_of_day, minute_of_day))
     if video_id is not None:
         snippets = snippets.filter(video_id=video_id)
     return snippets.order_by(F("reading__confidence").desc(nulls_last=True), "id")
@@ -270,7 +278,7 @@ class SceneFilters:
     def q(self) -> Q:
         condition = Q()
         if self.minute_from is not None and self.minute_to is not None:
-            condition &= _minute_range(self.minute_from, self.minute_to)
+            condition &= _serving_minutes(self.minute_from, self.minute_to, prefix="snippet__")
         if self.meridiem:
             condition &= Q(snippet__reading__meridiem=self.meridiem)
         if self.video is not None:
@@ -280,24 +288,6 @@ class SceneFilters:
         if self.max_duration is not None:
             condition &= Q(video__duration_seconds__lte=self.max_duration)
         return condition
-
-
-def _minute_range(first: int, last: int) -> Q:
-    """Snippets that play at a minute from `first` to `last` (inclusive; wrapping past midnight),
-    counting a reading without AM/PM in both halves of the day."""
-
-    def placed(low: int, high: int) -> Q:
-        return Q(snippet__minute_of_day__gte=low, snippet__minute_of_day__lte=high)
-
-    def spans(low: int, high: int) -> Q:
-        # Unknown AM/PM snippets sit in the morning slot and also play 12 hours later.
-        unknown = Q(snippet__reading__meridiem=Meridiem.UNKNOWN.value)
-        later = unknown & placed(low - MINUTES_PER_HALF_DAY, high - MINUTES_PER_HALF_DAY)
-        return placed(low, high) | later
-
-    if first <= last:
-        return spans(first, last)
-    return spans(first, MINUTES_PER_DAY - 1) | spans(0, last)
 
 
 @dataclass(frozen=True)

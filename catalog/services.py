@@ -667,7 +667,7 @@ def minute_render(*, scheduled: ScheduledClip, out: Path, size: tuple[int, int],
 
     label = format_minute_of_day(scheduled.minute_of_day)
     return render_sequence(_scheduled_sources(scheduled), out, size=size, card_text=label, font=card_font(),
-                           segment_seconds=segment_seconds, preset=preset, gpu=_gpu_for_ffmpeg() is True)  # fmt: skip
+                           segment_seconds=segment_seconds, preset=preset, gpu=_gpu_for_ffmpeg())  # fmt: skip
 
 
 def live_segments_render(*, unix_minute: int, tz: ZoneInfo) -> Path:

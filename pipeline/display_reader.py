@@ -123,11 +123,10 @@ class DisplayReader:
     """The trained display recognizer, loaded once; reads batches of wide crops."""
 
     def __init__(self, checkpoint: str, *, device: str | None = None) -> None:
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        self.model = DisplayReaderNet(saved["width"])
-        self.model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device).eval()
+        from pipeline.checkpoints import load_checkpoint
+
+        self.model, _ = load_checkpoint(checkpoint, DisplayReaderNet, device=device)
+        self.device = str(next(self.model.parameters()).device)
 
     @torch.no_grad()
     def read(self, crops: list[np.ndarray]) -> list[DisplayReading]:

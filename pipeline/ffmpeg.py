@@ -83,10 +83,11 @@ def _run(command: list[str], what: str, partial: Path) -> None:
         raise FfmpegError(f"ffmpeg could not {what}: {' | '.join(said[-3:]) or f'exit {finished.returncode}'}")
 
 
-def _video_encoder(gpu: bool) -> list[str]:
+def _video_encoder(gpu: bool, *, preset: str = "veryfast", crf: int = 21) -> list[str]:
+    """H.264 High: NVENC on a GPU, else x264 at `preset` (faster presets for live rendering)."""
     if gpu:
         return ["-c:v", "h264_nvenc", "-profile:v", "high", "-preset", "p4", "-rc", "vbr", "-cq", "23"]
-    return ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "21"]
+    return ["-c:v", "libx264", "-profile:v", "high", "-preset", preset, "-crf", str(crf)]
 
 
 def cut_clip(source: Path, out: Path, *, start: float, duration: float, has_audio: bool,
@@ -156,7 +157,7 @@ def _filter_text(text: str) -> str:
 
 def render_sequence(pieces: list[tuple[Path | None, float, float]], out: Path, *, size: tuple[int, int],
                     card_text: str, font: str | None, segment_seconds: float | None = None,
-                    preset: str = "veryfast", gpu: bool = False) -> list[Path]:  # fmt: skip
+                    preset: str = "veryfast", gpu: bool | None = None) -> list[Path]:  # fmt: skip
     """Play pieces (file or None for a card, from, length) one after another into one stream of
     `size`, every piece exactly its length (a clip that ends early holds its last frame, sound is
     padded with silence); a card is dark with `card_text` on it. Writes MPEG-TS: one file `out`, or
@@ -199,7 +200,7 @@ def render_sequence(pieces: list[tuple[Path | None, float, float]], out: Path, *
     whole_frames = int(total * AUDIO_RATE) // 1024 * 1024
     graph.append(f"{''.join(labels)}concat=n={len(pieces)}:v=1:a=1[v][joined]")
     graph.append(f"[joined]atrim=end_sample={whole_frames}[a]")
-    encoder = _video_encoder(gpu) if gpu else ["-c:v", "libx264", "-profile:v", "high", "-preset", preset, "-crf", "23"]
+    encoder = _video_encoder(nvenc_available() if gpu is None else gpu, preset=preset, crf=23)
     command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
                "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", *encoder, "-pix_fmt", "yuv420p",
                "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2"]  # fmt: skip

@@ -65,13 +65,10 @@ class ClockReader:
 
     def __init__(self, checkpoint: str | Path, *, device: str | None = None,
                  display_checkpoint: str | Path | None = None) -> None:  # fmt: skip
-        import torch
+        from pipeline.checkpoints import load_checkpoint
 
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        self.model = ClockReaderNet(saved["width"])
-        self.model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device).eval()
+        self.model, saved = load_checkpoint(checkpoint, ClockReaderNet, device=device)
+        self.device = str(next(self.model.parameters()).device)
         self.record = saved.get("record", {})
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
 

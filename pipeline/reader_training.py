@@ -7,13 +7,14 @@ import math
 import multiprocessing
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from pipeline.checkpoints import load_checkpoint
 from pipeline.evaluation import minutes_apart
 from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
 from pipeline.render import ReaderSample, reader_sample
@@ -134,10 +135,7 @@ def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: 
                  initial: Path | None = None) -> tuple[ClockReaderNet, TrainingRecord]:  # fmt: skip
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = ClockReaderNet(width)
-    if initial is not None:
-        saved = torch.load(initial, map_location="cpu", weights_only=False)
-        model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
+    model = ClockReaderNet(width) if initial is None else load_checkpoint(initial, ClockReaderNet, device="cpu")[0]
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     steps = epochs * math.ceil(len(train) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=steps, pct_start=0.15)
@@ -193,10 +191,3 @@ def evaluate(model: ClockReaderNet, data: ReaderSet) -> dict[str, float]:
         "kind_acc": round(float(np.mean(probabilities["kind"].argmax(1) == data.kind)), 4),
         "meridiem_acc": round(float(np.mean(probabilities["meridiem"].argmax(1) == data.meridiem)), 4),
     }
-
-
-def save_checkpoint(model: nn.Module, record: TrainingRecord, path: Path, command: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Half precision halves the file; the reader converts back to float32 on load.
-    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
-    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command}, path)

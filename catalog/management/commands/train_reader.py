@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from pipeline.reader_training import save_checkpoint
+from pipeline.checkpoints import save_checkpoint
 
 
 class Command(BaseCommand):

@@ -1,0 +1,32 @@
+"""Checkpoints of the networks clockweb trains itself (the clock reader, the display recognizer):
+one format, written and read in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+Net = TypeVar("Net", bound=nn.Module)
+
+
+def save_checkpoint(model: nn.Module, record: Any, path: Path, command: str) -> None:
+    """Weights (half precision halves the file; loading converts back), the training record
+    (a dataclass) and the command that trained them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command}, path)
+
+
+def load_checkpoint(path: str | Path, build: Callable[[int], Net], *, device: str | None = None) -> tuple[Net, dict]:
+    """The network `build(width)` with the saved weights, in eval mode on `device` (CUDA when
+    present if None), and the whole saved dictionary."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model = build(saved["width"])
+    model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    return model, saved
