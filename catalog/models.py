@@ -285,6 +285,12 @@ class SceneEmbedding(models.Model):
     def __str__(self) -> str:
         return f"{self.video} @ {self.second:.1f}s"
 
+    @property
+    def vector(self) -> list[float]:
+        """The embedding as floats, whether just assigned (a list) or read back (a HalfVector)."""
+        value = self.embedding
+        return value.to_list() if hasattr(value, "to_list") else list(value)
+
 
 class Concept(models.Model):
     """A word of the tag vocabulary; curators edit it in the admin."""

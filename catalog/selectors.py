@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,6 +20,9 @@ from catalog.models import FrameTag, SceneEmbedding, Snippet, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
+
+if TYPE_CHECKING:  # open_clip and torch load only where search runs
+    from pipeline.embedder import ClipEmbedder
 
 
 def video_list(*, status: str | None = None, source: int | None = None) -> QuerySet[Video]:
@@ -121,7 +125,7 @@ _schedule_lock = threading.Lock()
 _schedule: _ScheduleState | None = None
 
 
-def schedule_version() -> tuple:
+def _snippets_version() -> tuple:
     """Changes whenever a ready snippet is added, changed or removed."""
     summary = _ready_snippets().aggregate(count=Count("id"), changed=Max("updated_at"), last=Max("id"))
     return (summary["count"], summary["changed"], summary["last"])
@@ -136,7 +140,7 @@ def _schedule_state() -> _ScheduleState:
         state = _schedule
         if state is not None and now - state.checked_at < settings.SCHEDULE_REFRESH_SECONDS:
             return state
-        version = schedule_version()
+        version = _snippets_version()
         if state is not None and state.version == version:
             state.checked_at = now
             return state
@@ -234,33 +238,39 @@ class SearchUnavailable(RuntimeError):
     """No embedder to turn the query into a vector; the message says what to configure."""
 
 
+def scene_embedder() -> ClipEmbedder:
+    """The CLIP embedder named in settings, loaded once per process (EmbedderUnavailable if it can't be)."""
+    from pipeline.embedder import load_embedder
+
+    return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
+
+
 def search_vector(*, text: str | None, image: object = None, frame: int | None = None) -> tuple[list[float], str]:
     """The query as one unit vector, and the model whose vectors it compares with: a stored frame's
-    own vector, or the text and/or image embedded (both: their mean direction)."""
+    own vector, and/or the text and/or image embedded (several: their mean direction). A frame
+    alone needs no model loaded."""
     import numpy as np
 
-    from pipeline.embedder import EmbedderUnavailable, load_embedder
+    from pipeline.embedder import EmbedderUnavailable
 
-    try:
-        embedder = load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT,
-                                 settings.DEVICE)  # fmt: skip
-    except EmbedderUnavailable as error:
-        if frame is None or text is not None or image is not None:
-            raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
-        embedder = None
     parts = []
-    model_name = embedder.name if embedder is not None else None
+    model_name = ""
     if frame is not None:
         scene = SceneEmbedding.objects.filter(pk=frame).first()
         if scene is None:
             raise LookupError(f"no stored frame with id {frame}")
-        stored = scene.embedding
-        parts.append(np.asarray(stored.to_list() if hasattr(stored, "to_list") else stored, np.float32))
+        parts.append(np.asarray(scene.vector, np.float32))
         model_name = scene.model_name
-    if text is not None:
-        parts.append(embedder.embed_texts([text])[0])
-    if image is not None:
-        parts.append(embedder.embed_images([image])[0])
+    if text is not None or image is not None:
+        try:
+            embedder = scene_embedder()
+        except EmbedderUnavailable as error:
+            raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
+        model_name = embedder.name
+        if text is not None:
+            parts.append(embedder.embed_texts([text])[0])
+        if image is not None:
+            parts.append(embedder.embed_images([image])[0])
     vector = np.mean(parts, axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     return vector.tolist(), model_name

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.models import Snippet, Source, TimeReading, Video
-from pipeline.clock_time import format_minute_of_day, parse_minute_of_day
+from pipeline.clock_time import format_minute_of_day, known_time_zones, parse_minute_of_day
 
 # -- output --------------------------------------------------------------------------------
 
@@ -114,11 +113,6 @@ class NowSerializer(serializers.Serializer):
 # -- query parameters ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _time_zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 class _ParsedCharField(serializers.CharField):
     """A text parameter parsed into another type. Length is checked before parsing, because
     CharField's max_length validator runs after to_internal_value, on the parsed value."""
@@ -147,7 +141,7 @@ class TimeZoneField(_ParsedCharField):
     def to_internal_value(self, data: object) -> ZoneInfo:
         name = super().to_internal_value(data)
         # Only names from the tz database: never let a parameter reach the file system.
-        if name not in _time_zone_names():
+        if name not in known_time_zones():
             raise serializers.ValidationError(f"unknown time zone {name[:64]!r}; use an IANA name like Europe/Paris")
         return ZoneInfo(name)
 

@@ -33,7 +33,6 @@ from pipeline.ytdlp import ProgressCallback
 
 if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
     from pipeline.detector import ClockDetector
-    from pipeline.embedder import ClipEmbedder
     from pipeline.reader import ClockReader
     from pipeline.scan import ScanResult
 
@@ -717,13 +716,6 @@ def _live_files_prune(unix_minute: int) -> None:
 # -- embed (scene search) -----------------------------------------------------------------------
 
 
-def scene_embedder() -> ClipEmbedder:
-    """The CLIP embedder named in settings, loaded once per process."""
-    from pipeline.embedder import load_embedder
-
-    return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
-
-
 def video_embed(*, video: Video) -> int:
     """Embed keyframes across the whole video (per shot, from the scan's shot boundaries) and a
     representative frame of each of its snippets; replace the video's earlier vectors of this
@@ -735,7 +727,7 @@ def video_embed(*, video: Video) -> int:
     video.refresh_from_db(fields=["file", "shot_boundaries"])  # the scan may have run since it was loaded
     if not video.file:
         raise ValueError(f"video #{video.pk} has no file to embed (status {video.status})")
-    embedder = scene_embedder()
+    embedder = selectors.scene_embedder()
     source = Path(settings.MEDIA_ROOT) / video.file.name
     duration = probe_video(source).duration_seconds or 0.0
     snippet_at: dict[float, Snippet] = {}
@@ -778,12 +770,12 @@ def video_tag(*, video: Video) -> int:
     against night for its readings that don't know it. Returns how many frame tags were stored."""
     from pipeline.tagging import concept_probabilities, pair_probability, propose_meridiem
 
-    embedder = scene_embedder()
+    embedder = selectors.scene_embedder()
     scenes = list(SceneEmbedding.objects.filter(video=video, model_name=embedder.name).order_by("second"))
     concepts = list(Concept.objects.filter(active=True))
     if not scenes or not concepts:
         return 0
-    frames = np.array([_vector(scene.embedding) for scene in scenes], np.float32)
+    frames = np.array([scene.vector for scene in scenes], np.float32)
     texts = embedder.embed_texts([concept.text for concept in concepts])
     probabilities = concept_probabilities(frames, texts)
     rows = [
@@ -807,7 +799,3 @@ def video_tag(*, video: Video) -> int:
             TimeReading.objects.filter(pk=reading.pk).update(meridiem_proposal=proposal,
                                                              meridiem_proposal_confidence=confidence)  # fmt: skip
     return len(rows)
-
-
-def _vector(stored: object) -> list[float]:
-    return stored.to_list() if hasattr(stored, "to_list") else list(stored)

@@ -6,7 +6,7 @@ import logging
 import threading
 from functools import lru_cache
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 
 from catalog import selectors, services
 from pipeline import hls
+from pipeline.clock_time import known_time_zones
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +39,13 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @lru_cache(maxsize=1)
 def _time_zones() -> list[str]:
-    return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
+    """The zones offered in the live page's picker: places, not aliases."""
+    return sorted(zone for zone in known_time_zones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
 
 
 def _zone(request: HttpRequest) -> ZoneInfo | None:
     name = request.GET.get("tz") or settings.TIME_ZONE
-    return ZoneInfo(name) if name in _zone_names() else None
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return ZoneInfo(name) if name in known_time_zones() else None
 
 
 _BAD_ZONE = "tz: not a known IANA time zone (e.g. Europe/Paris)"

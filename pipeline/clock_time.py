@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from zoneinfo import available_timezones
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_HALF_DAY = 720
@@ -62,3 +64,10 @@ def format_minute_of_day(minute_of_day: int) -> str:
     if not 0 <= minute_of_day < MINUTES_PER_DAY:
         raise ValueError(f"minute of day must be 0-1439, got {minute_of_day}")
     return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    """IANA names from the tz database. Only these may become a ZoneInfo: a name from a request
+    must never reach the file system as a path."""
+    return frozenset(available_timezones())
