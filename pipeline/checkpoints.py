@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from pipeline.detector import best_device
+
 Net = TypeVar("Net", bound=nn.Module)
 
 
@@ -28,5 +30,5 @@ def load_checkpoint(path: str | Path, build: Callable[[int], Net], *, device: st
     saved = torch.load(path, map_location="cpu", weights_only=False)
     model = build(saved["width"])
     model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
-    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    model.to(device or best_device()).eval()
     return model, saved

@@ -40,6 +40,7 @@ def _block(inputs: int, outputs: int) -> nn.Sequential:
 class DisplayReaderNet(nn.Module):
     def __init__(self, width: int = 32) -> None:
         super().__init__()
+        self.width = width
         self.trunk = nn.Sequential(
             _block(3, width),  # 20 x 64
             _block(width, width * 2),  # 10 x 32

@@ -86,7 +86,8 @@ def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.
         log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {scores}, "
             f"{time.monotonic() - started:.0f} s")  # fmt: skip
     record = TrainingRecord(
-        seed=seed, train_count=count, epochs=epochs, batch_size=batch_size, width=width, learning_rate=learning_rate,
+        seed=seed, train_count=count, epochs=epochs, batch_size=batch_size, width=model.width,
+        learning_rate=learning_rate,
         seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
         validation=evaluate_display(model, validation),
     )  # fmt: skip

@@ -59,10 +59,13 @@ def _circular_mean(values: list[float], weights: list[float]) -> float:
     return (math.atan2(y, x) * HALF_DAY / (2 * math.pi)) % HALF_DAY
 
 
-def fit_time(readings: list[FrameReading], *, min_readings: int = 2) -> FittedTime:
+MIN_READINGS = 2
+
+
+def fit_time(readings: list[FrameReading]) -> FittedTime:
     """The time the clock shows, fitted over the sighting; Disagreement when its frames don't agree."""
-    if len(readings) < min_readings:
-        raise Disagreement(f"only {len(readings)} readable frame(s); at least {min_readings} are needed")
+    if len(readings) < MIN_READINGS:
+        raise Disagreement(f"only {len(readings)} readable frame(s); at least {MIN_READINGS} are needed")
     start = min(r.second for r in readings)
     # (score, running, agreeing frames, what each of them says the clock showed at the start)
     best: tuple[float, bool, list[FrameReading], list[float]] | None = None

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from pipeline.display_reader import DISPLAY_SIZE, DisplayReader
-from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet
+from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
 from pipeline.render import crop_display
 from pipeline.tracking import Box
 
@@ -38,10 +38,6 @@ class Reading:
     confidence: float
     kind: str  # "analog" | "digital"
     method: str  # "analog_model" | "analog_geometry" | "digital"
-
-    @property
-    def minutes_of_half_day(self) -> int:
-        return (self.hour % 12) * 60 + self.minute
 
     def __str__(self) -> str:
         suffix = "" if self.meridiem == "unknown" else f" {self.meridiem.upper()}"
@@ -67,9 +63,8 @@ class ClockReader:
                  display_checkpoint: str | Path | None = None) -> None:  # fmt: skip
         from pipeline.checkpoints import load_checkpoint
 
-        self.model, saved = load_checkpoint(checkpoint, ClockReaderNet, device=device)
+        self.model, _ = load_checkpoint(checkpoint, ClockReaderNet, device=device)
         self.device = str(next(self.model.parameters()).device)
-        self.record = saved.get("record", {})
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
 
     def read_clocks(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[Reading]:
@@ -84,19 +79,19 @@ class ClockReader:
                                       confidence=display.confidence, kind="digital", method="digital")  # fmt: skip
         return readings
 
-    def read(self, crops: list[np.ndarray], *, geometry_fallback: bool = True) -> list[Reading]:
+    def read(self, crops: list[np.ndarray]) -> list[Reading]:
         """Readings for RGB uint8 crops of INPUT_SIZE (see crop_clock)."""
         import torch
 
         if not crops:
             return []
-        batch = torch.from_numpy(np.stack(crops).astype(np.float32) / 255.0).permute(0, 3, 1, 2).to(self.device)
+        batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
             outputs = {key: value.softmax(1).cpu().numpy() for key, value in self.model(batch).items()}
         readings = []
         for index, crop in enumerate(crops):
             reading = _decode({key: value[index] for key, value in outputs.items()})
-            if geometry_fallback and reading.kind == "analog" and reading.confidence < MODEL_SURE:
+            if reading.kind == "analog" and reading.confidence < MODEL_SURE:
                 measured = read_hands(crop)
                 if measured is not None and measured.confidence > reading.confidence:
                     reading = measured

@@ -12,6 +12,7 @@ the angle, because where a hand points is the answer. The time is classified, no
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
@@ -63,6 +64,7 @@ class _AngleConv(nn.Module):
 class ClockReaderNet(nn.Module):
     def __init__(self, width: int = 32) -> None:
         super().__init__()
+        self.width = width
         self.localization = nn.Sequential(
             nn.Conv2d(3, 16, 5, stride=2, padding=2),
             nn.ReLU(inplace=True),
@@ -124,7 +126,5 @@ class ClockReaderNet(nn.Module):
 
 def to_tensor(images: list) -> torch.Tensor:
     """RGB uint8 crops (already INPUT_SIZE square) to a normalized batch."""
-    import numpy as np
-
     batch = np.stack(images).astype(np.float32) / 255.0
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()

@@ -25,11 +25,13 @@ CLEAN_SHARE = 0.2
 
 
 def meridiem_label(sample: ReaderSample) -> int:
-    """What the display itself says of AM/PM: a marker, or a 24-hour reading that can only be one of them."""
+    """What the display itself says of AM/PM: a marker, or a 24-hour reading that can only be one
+    of them. A 12-hour display without a marker says nothing, whatever the hour behind it."""
     if sample.kind != "digital":
         return MERIDIEMS.index("unknown")
-    if sample.shows_meridiem or sample.time.hour >= 13 or sample.time.hour == 0:
-        return MERIDIEMS.index("pm" if sample.time.hour >= 12 else "am")
+    hour = sample.time.hour
+    if sample.shows_meridiem or (sample.twenty_four_hour and (hour >= 13 or hour == 0)):
+        return MERIDIEMS.index("pm" if hour >= 12 else "am")
     return MERIDIEMS.index("unknown")
 
 
@@ -159,7 +161,7 @@ def train_reader(train: ReaderSet, validation: ReaderSet, *, seed: int, epochs: 
         log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {json.dumps(scores)}, "
             f"{time.monotonic() - started:.0f} s")  # fmt: skip
     record = TrainingRecord(
-        seed=seed, train_count=len(train), epochs=epochs, batch_size=batch_size, width=width,
+        seed=seed, train_count=len(train), epochs=epochs, batch_size=batch_size, width=model.width,
         learning_rate=learning_rate, seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
         validation=evaluate(model, validation), initial_checkpoint=str(initial) if initial else None,
     )  # fmt: skip

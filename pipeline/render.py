@@ -49,6 +49,8 @@ class RenderedClock:
     time: ClockTime
     kind: str  # "analog" | "digital"
     shows_meridiem: bool = False
+    # A digital display that counts hours 0-23 (a 12-hour one writes 13:05 as 1:05).
+    twenty_four_hour: bool = False
 
 
 # -- colours and fonts ---------------------------------------------------------------------
@@ -323,7 +325,8 @@ def draw_digital(time: ClockTime, style: DigitalStyle, height: int, rng: np.rand
         draw.text((x + marker_w / 2, top + digit_h * 0.2), label, fill=(*style.lit, 255), font=font, anchor="mm")
     out_w = max(8, round(width / _SUPERSAMPLE))
     image = np.asarray(canvas.resize((out_w, height), Image.Resampling.LANCZOS))
-    return RenderedClock(image=image, time=time, kind="digital", shows_meridiem=style.meridiem_marker)
+    return RenderedClock(image=image, time=time, kind="digital", shows_meridiem=style.meridiem_marker,
+                         twenty_four_hour=not style.twelve_hour)  # fmt: skip
 
 
 def random_time(rng: np.random.Generator) -> ClockTime:
@@ -474,6 +477,7 @@ class ReaderSample:
     time: ClockTime
     kind: str
     shows_meridiem: bool
+    twenty_four_hour: bool = False
 
 
 def reader_sample(rng: np.random.Generator, size: int, *, digital_share: float = 0.0,
@@ -494,7 +498,8 @@ def reader_sample(rng: np.random.Generator, size: int, *, digital_share: float =
         occlude(canvas, box, rng, share=float(rng.uniform(0.1, 0.25)))
     canvas = damage(canvas, rng, amount=0.3 if clean else 1.0)
     image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
-    return ReaderSample(image=image, time=clock.time, kind=clock.kind, shows_meridiem=clock.shows_meridiem)
+    return ReaderSample(image=image, time=clock.time, kind=clock.kind, shows_meridiem=clock.shows_meridiem,
+                        twenty_four_hour=clock.twenty_four_hour)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -64,14 +64,14 @@ class ScanResult:
     sightings: tuple[ScannedSighting, ...]
     # Set when the video could not be read to its end; what was read is still in the result.
     error: str | None = None
-    detections: int = field(default=0)
+    detections: int = 0
 
 
 def scan_video(path: Path, *, detector: Detector, reader: Reader, options: ScanOptions | None = None,
                progress: Callable[[float], None] | None = None) -> ScanResult:  # fmt: skip
     options = options or ScanOptions()
     if options.keyframe_prepass and not _any_clock_on_keyframes(path, detector, options):
-        return ScanResult(frames=0, seconds_scanned=0.0, shot_boundaries=(), sightings=(), error=None)
+        return ScanResult(frames=0, seconds_scanned=0.0, shot_boundaries=(), sightings=())
     shots = ShotDetector()
     per_frame: list[tuple[float, list[Detection]]] = []
     reading_of: dict[Detection, Reading] = {}
@@ -138,7 +138,8 @@ def _any_clock_on_keyframes(path: Path, detector: Detector, options: ScanOptions
 
 
 def _fit_sighting(sighting: Sighting, reading_of: dict[Detection, Reading], options: ScanOptions) -> ScannedSighting:
-    readings = [(detection, reading_of[detection]) for detection in sighting.detections if detection in reading_of]
+    # Every detection was read as its batch went by.
+    readings = [(detection, reading_of[detection]) for detection in sighting.detections]
     kind = Counter(reading.kind for _, reading in readings).most_common(1)[0][0] if readings else "unknown"
     method = Counter(reading.method for _, reading in readings).most_common(1)[0][0] if readings else ""
     votes = tuple(

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from pipeline.checkpoints import save_checkpoint
@@ -37,6 +37,8 @@ class Command(BaseCommand):
         parser.add_argument("--init", type=Path, help="start from this checkpoint instead of random weights")
 
     def handle(self, *args: object, **options: object) -> None:
+        if options["display"] and options["init"]:
+            raise CommandError("--init continues the clock reader's training; the display recognizer starts afresh")
         if options["display"]:
             from pipeline.display_training import render_display_set as render
             from pipeline.display_training import train_display_reader as train
