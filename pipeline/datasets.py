@@ -18,6 +18,8 @@ import numpy as np
 
 from pipeline.render import reader_sample, render_scene
 
+# The share of digital displays among rendered reader crops (training and evaluation alike).
+DIGITAL_SHARE = 0.3
 LABEL_COLUMNS = ["file", "hour", "minute", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "kind"]
 
 
@@ -112,7 +114,9 @@ def write_scene_dataset(out: Path, *, seed: int, count: int, validation_share: f
     return out
 
 
-def write_crop_dataset(out: Path, *, seed: int, count: int, size: int = 96, digital_share: float = 0.3) -> Path:
+def write_crop_dataset(
+    out: Path, *, seed: int, count: int, size: int = 96, digital_share: float = DIGITAL_SHARE
+) -> Path:
     """Render labelled clock crops (the eval_reader format, no bbox: the whole image is the crop)."""
     (out / "images").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -124,3 +128,27 @@ def write_crop_dataset(out: Path, *, seed: int, count: int, size: int = 96, digi
         rows.append(LabelRow(name, sample.time.hour % 12 or 12, sample.time.minute, None, sample.kind))
     _write_labels(out, rows)
     return out
+
+
+def render_cached(cache: Path, render_chunk: Callable[[tuple[int, int, int]], dict[str, np.ndarray]], seed: int,
+                  count: int, *, workers: int = 2,
+                  progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """Arrays rendered by `render_chunk((seed, start, count))` in chunks on `workers` processes,
+    or loaded from `cache` when an earlier run rendered them."""
+    if cache.exists():
+        data = np.load(cache)
+        return {key: data[key] for key in data.files}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    chunk = 500
+    jobs = [(seed, start, min(chunk, count - start)) for start in range(0, count, chunk)]
+    parts = []
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for part in pool.imap(render_chunk, jobs):
+            parts.append(part)
+            if progress is not None:
+                progress(len(next(iter(part.values()))))
+    merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    partial = cache.with_suffix(".tmp.npz")
+    np.savez(partial, **merged)
+    partial.replace(cache)
+    return merged

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipeline.datasets import render_cached
 from pipeline.display_reader import (
     DISPLAY_SIZE,
     MARKERS,
@@ -21,8 +22,8 @@ from pipeline.display_reader import (
     to_display_tensor,
 )
 from pipeline.evaluation import minutes_apart
-from pipeline.reader_training import TrainingRecord, render_cached
-from pipeline.render import display_sample
+from pipeline.reader_training import TrainingRecord
+from pipeline.render import RENDER_VERSION, display_sample
 
 
 def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
@@ -42,7 +43,7 @@ def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
 def render_display_set(seed: int, count: int, cache_dir: Path, *, workers: int = 2,
                        progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     width, height = DISPLAY_SIZE
-    cache = cache_dir / f"display-seed{seed}-n{count}-{width}x{height}.npz"
+    cache = cache_dir / f"display-r{RENDER_VERSION}-seed{seed}-n{count}-{width}x{height}.npz"
     return render_cached(cache, _render_chunk, seed, count, workers=workers, progress=progress)
 
 

@@ -12,7 +12,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-HALF_DAY = 720
+from pipeline.clock_time import MINUTES_PER_HALF_DAY
+from pipeline.evaluation import dial_distance
+
+HALF_DAY = MINUTES_PER_HALF_DAY
 AGREEMENT_MINUTES = 1.0
 MIN_AGREEING_SHARE = 0.6
 
@@ -47,11 +50,6 @@ class Disagreement(ValueError):
     """The frames of a sighting read different times; the message says how they disagree."""
 
 
-def _distance(a: float, b: float) -> float:
-    difference = abs(a - b) % HALF_DAY
-    return min(difference, HALF_DAY - difference)
-
-
 def _circular_mean(values: list[float], weights: list[float]) -> float:
     angles = [2 * math.pi * value / HALF_DAY for value in values]
     x = sum(w * math.cos(a) for a, w in zip(angles, weights, strict=True))
@@ -76,7 +74,9 @@ def fit_time(readings: list[FrameReading]) -> FittedTime:
         # try each reading and its neighbours as the centre.
         for candidate in sorted({(value + shift) % HALF_DAY for value in at_start for shift in (-1.0, 0.0, 1.0)}):
             pairs = [
-                (r, v) for r, v in zip(readings, at_start, strict=True) if _distance(v, candidate) <= AGREEMENT_MINUTES
+                (r, v)
+                for r, v in zip(readings, at_start, strict=True)
+                if dial_distance(v, candidate) <= AGREEMENT_MINUTES
             ]
             score = sum(r.confidence for r, _ in pairs)
             # Prefer a running clock when both explain the frames equally: real clocks run.

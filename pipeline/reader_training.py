@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ import torch
 from torch import nn
 
 from pipeline.checkpoints import load_checkpoint
+from pipeline.datasets import DIGITAL_SHARE, render_cached
 from pipeline.evaluation import minutes_apart
 from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
-from pipeline.render import ReaderSample, reader_sample
+from pipeline.render import RENDER_VERSION, ReaderSample, reader_sample
 
-DIGITAL_SHARE = 0.3
 # Nearly frontal, lightly damaged crops in the training mix (see render.reader_sample).
 CLEAN_SHARE = 0.2
 
@@ -66,32 +65,9 @@ def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:
 def render_reader_set(seed: int, count: int, cache_dir: Path, *, workers: int = 2,
                       progress: Callable[[int], None] | None = None) -> ReaderSet:  # fmt: skip
     """Render (or load from the cache) `count` labelled crops from `seed`."""
-    cache = cache_dir / f"reader-seed{seed}-n{count}-s{INPUT_SIZE}-clean{round(CLEAN_SHARE * 100)}.npz"
+    shares = f"digital{round(DIGITAL_SHARE * 100)}-clean{round(CLEAN_SHARE * 100)}"
+    cache = cache_dir / f"reader-r{RENDER_VERSION}-seed{seed}-n{count}-s{INPUT_SIZE}-{shares}.npz"
     return ReaderSet(**render_cached(cache, _render_chunk, seed, count, workers=workers, progress=progress))
-
-
-def render_cached(cache: Path, render_chunk: Callable[[tuple[int, int, int]], dict[str, np.ndarray]], seed: int,
-                  count: int, *, workers: int = 2,
-                  progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
-    """Arrays rendered by `render_chunk((seed, start, count))` in chunks on `workers` processes,
-    or loaded from `cache` when an earlier run rendered them."""
-    if cache.exists():
-        data = np.load(cache)
-        return {key: data[key] for key in data.files}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    chunk = 500
-    jobs = [(seed, start, min(chunk, count - start)) for start in range(0, count, chunk)]
-    parts = []
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for part in pool.imap(render_chunk, jobs):
-            parts.append(part)
-            if progress is not None:
-                progress(len(next(iter(part.values()))))
-    merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    partial = cache.with_suffix(".tmp.npz")
-    np.savez(partial, **merged)
-    partial.replace(cache)
-    return merged
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.tracking import Box
 
 RGB = tuple[int, int, int]
+# Part of the name of every cached rendered data set: raise it whenever what this module draws,
+# or how samples are labelled, changes, so that training never reuses a stale cache.
+RENDER_VERSION = 2
 _SUPERSAMPLE = 3
 _ROMAN = ["XII", "I", "II", "III", "IIII", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
 _ROMAN_IV = ["XII", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
