@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import signal
 import socket
@@ -66,8 +65,10 @@ def _client(url: str, deadline: float, latencies: list[float], errors: list[str]
     connection.close()
 
 
-def _client_process(job: tuple[str, int, int, int, float, float | None]) -> tuple[list[float], list[str]]:
-    url, first, count, concurrency, duration, interval = job
+def run_load(url: str, concurrency: int, duration: float, rate: float | None = None) -> dict[str, object]:
+    """`concurrency` clients for `duration` seconds: as fast as they can (rate None), or together
+    offering `rate` requests per second, evenly spread."""
+    interval = concurrency / rate if rate else None
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + duration
@@ -75,31 +76,14 @@ def _client_process(job: tuple[str, int, int, int, float, float | None]) -> tupl
         threading.Thread(
             target=_client, args=(url, deadline, latencies, errors, interval, (interval or 0) * index / concurrency)
         )
-        for index in range(first, first + count)
+        for index in range(concurrency)
     ]
+    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors
-
-
-def run_load(url: str, concurrency: int, duration: float, rate: float | None = None,
-             processes: int = 1) -> dict[str, object]:  # fmt: skip
-    """`concurrency` clients for `duration` seconds: as fast as they can (rate None), or together
-    offering `rate` requests per second, evenly spread. The clients can run in several processes
-    (on 2 cores, one process disturbs the server least)."""
-    interval = concurrency / rate if rate else None
-    processes = max(1, min(processes, concurrency))
-    shares = [concurrency // processes + (1 if index < concurrency % processes else 0) for index in range(processes)]
-    firsts = [sum(shares[:index]) for index in range(processes)]
-    jobs = [(url, first, share, concurrency, duration, interval) for first, share in zip(firsts, shares, strict=True)]
-    started = time.monotonic()
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        results = pool.map(_client_process, jobs)
     elapsed = time.monotonic() - started
-    latencies = [latency for part, _ in results for latency in part]
-    errors = [error for _, part in results for error in part]
     ordered = sorted(latencies)
     return {
         "requests": len(latencies),
@@ -120,8 +104,8 @@ def _both_loads(url: str, args: argparse.Namespace) -> dict[str, object]:
     """Saturation (how many requests per second the server answers; with closed-loop clients the
     latency there is just the queue, concurrency / throughput) and a paced run at --rate, where the
     latency is what a client sees at that load."""
-    saturated = run_load(url, args.concurrency, args.duration, processes=args.client_processes)
-    paced = run_load(url, args.concurrency, args.duration, rate=args.rate, processes=args.client_processes)
+    saturated = run_load(url, args.concurrency, args.duration)
+    paced = run_load(url, args.concurrency, args.duration, rate=args.rate)
     return {
         "requests_per_second": saturated["requests_per_second"],
         "errors": saturated["errors"] + paced["errors"],
@@ -137,7 +121,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--web-workers", type=int, default=4, help="as `serve` runs by default (WEB_WORKERS)")
-    parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--rate", type=float, default=1000.0, help="offered requests per second for the paced run")
     args = parser.parse_args()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from pipeline.ytdlp import ProgressCallback
 
 if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
     from pipeline.detector import ClockDetector
+    from pipeline.embedder import ClipEmbedder
     from pipeline.reader import ClockReader
     from pipeline.scan import ScanResult
 
@@ -764,6 +766,15 @@ def video_embed(*, video: Video) -> int:
 # -- tag (zero-shot concepts) -----------------------------------------------------------------
 
 
+_DAY_NIGHT = ("a photo taken in daytime", "a photo taken at night")
+
+
+@lru_cache(maxsize=4)
+def _text_vectors(embedder: ClipEmbedder, texts: tuple[str, ...]) -> np.ndarray:
+    """The vocabulary's text vectors, embedded once per process and vocabulary, not once per video."""
+    return embedder.embed_texts(list(texts))
+
+
 def video_tag(*, video: Video) -> int:
     """Score the video's embedded frames against the active concepts; keep the tags above
     TAG_THRESHOLD (replacing earlier ones, in one transaction), and propose AM/PM from daytime
@@ -776,15 +787,14 @@ def video_tag(*, video: Video) -> int:
     if not scenes or not concepts:
         return 0
     frames = np.array([scene.vector for scene in scenes], np.float32)
-    texts = embedder.embed_texts([concept.text for concept in concepts])
-    probabilities = concept_probabilities(frames, texts)
+    *texts, day, night = _text_vectors(embedder, (*[concept.text for concept in concepts], *_DAY_NIGHT))
+    probabilities = concept_probabilities(frames, np.array(texts))
     rows = [
         FrameTag(scene=scene, concept=concept, score=float(probability))
         for scene, row in zip(scenes, probabilities, strict=True)
         for concept, probability in zip(concepts, row, strict=True)
         if probability >= settings.TAG_THRESHOLD
     ]
-    day, night = embedder.embed_texts(["a photo taken in daytime", "a photo taken at night"])
     daylight = dict(zip([scene.pk for scene in scenes], pair_probability(frames, day, night), strict=True))
     with transaction.atomic():
         FrameTag.objects.filter(scene__video=video).delete()

@@ -84,6 +84,7 @@ def test_text_and_image_queries_return_scenes_with_what_a_page_needs(tmp_path):
 
     assert len(by_text["results"]) == 6
     assert by_image.status_code == 200, by_image.content
+    assert len(by_image.json()["results"]) == 6, "text and picture together search the same scenes"
     first = by_text["results"][0]
     assert set(first) == {"scene_id", "video", "second", "thumbnail", "snippet", "score"}
     with_snippet = [hit for hit in by_text["results"] if hit["snippet"]]
