@@ -91,21 +91,19 @@ def site(settings) -> Iterator[str]:
     application = WhiteNoise(application)
     application.add_files(str(Path(settings.BASE_DIR) / "static"), prefix=settings.STATIC_URL)
     Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
-    # Request threads close their connections when done, so the test database can be dropped after.
-    database = connections.settings["default"]
-    kept_age = database.get("CONN_MAX_AGE", 0)
-    database["CONN_MAX_AGE"] = 0
-    server = make_server("127.0.0.1", 0, application, threaded=True)
+
+    def closing_connections(environ: dict, start_response: object) -> object:
+        # Each request runs in a thread of its own; its database connection must not outlive it
+        # (a video request the browser abandons mid-stream never reaches Django's own close),
+        # or the test database could not be dropped.
+        try:
+            return application(environ, start_response)
+        finally:
+            connections.close_all()
+
+    server = make_server("127.0.0.1", 0, closing_connections, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
-    # A request the browser abandoned mid-stream can leave its thread's connection open; end such
-    # sessions so that the test database can be dropped.
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    database["CONN_MAX_AGE"] = kept_age
