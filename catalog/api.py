@@ -158,6 +158,7 @@ def search(request: Request) -> Response:
     filters = selectors.SceneFilters(
         minute_from=params.get("minute_from"), minute_to=params.get("minute_to"), meridiem=params.get("meridiem"),
         video=params.get("video"), min_duration=params.get("min_duration"), max_duration=params.get("max_duration"),
+        tag=params.get("tag"),
     )  # fmt: skip
     page, size = params["page"], params["page_size"]
     hits = selectors.scene_search(vector=vector, model_name=model_name, filters=filters, limit=size,

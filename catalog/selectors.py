@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, Max, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
-from catalog.models import FrameTag, SceneEmbedding, Snippet, Video
+from catalog.models import Concept, FrameTag, SceneEmbedding, Snippet, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
@@ -284,6 +284,11 @@ class SceneFilters:
     video: int | None = None
     min_duration: float | None = None  # of the video, in seconds
     max_duration: float | None = None
+    tag: str | None = None  # a concept the frame is tagged with
+
+    @property
+    def active(self) -> bool:
+        return any(value is not None and value != "" for value in vars(self).values())
 
     def q(self) -> Q:
         condition = Q()
@@ -297,6 +302,8 @@ class SceneFilters:
             condition &= Q(video__duration_seconds__gte=self.min_duration)
         if self.max_duration is not None:
             condition &= Q(video__duration_seconds__lte=self.max_duration)
+        if self.tag:
+            condition &= Q(Exists(FrameTag.objects.filter(scene=OuterRef("pk"), concept__name=self.tag)))
         return condition
 
 
@@ -313,17 +320,23 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
     iterative index scan, so that a selective filter still fills the page when enough scenes match."""
     wanted = offset + limit
     fetch = wanted * 4 + 16
+    filters = filters or SceneFilters()
     scenes = (
         SceneEmbedding.objects.filter(model_name=model_name)
-        .filter((filters or SceneFilters()).q())
+        .filter(filters.q())
         .select_related("video", "snippet__reading", "snippet__video")
-        .annotate(distance=CosineDistance("embedding", HalfVector(vector)))
-        .order_by("distance")[:fetch]
     )
+    query = HalfVector(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(1000, fetch))])
-        found = list(scenes)
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.SEARCH_EF_SEARCH, min(1000, fetch))])
+        found = list(scenes.annotate(distance=CosineDistance("embedding", query)).order_by("distance")[:fetch])
+    if len(found) < fetch and filters.active:
+        # The index scan gave up (hnsw.max_scan_tuples) before finding a page of matches: so few
+        # rows match that comparing the query with each of them is cheap. Ordering by an
+        # expression keeps the planner off the HNSW index, so this is exact.
+        exact = CosineDistance("embedding", query) + Value(0.0, output_field=FloatField())
+        found = list(scenes.annotate(distance=exact).order_by("distance")[:fetch])
     # relaxed_order may return neighbours slightly out of order; put them back in order.
     found.sort(key=lambda scene: scene.distance)
     hits: list[SceneHit] = []
@@ -338,6 +351,11 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
 
 
 # -- tags ------------------------------------------------------------------------------------
+
+
+def concept_names() -> list[str]:
+    """The active tag vocabulary, by name."""
+    return list(Concept.objects.filter(active=True).order_by("name").values_list("name", flat=True))
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,7 @@ class SearchQuerySerializer(serializers.Serializer):
     minute_to = MinuteField(required=False, help_text="… to this one (inclusive; may wrap past midnight).")
     meridiem = serializers.ChoiceField(choices=["am", "pm", "unknown"], required=False)
     video = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    tag = serializers.CharField(required=False, max_length=100, help_text="Only frames tagged with this concept.")
     min_duration = serializers.FloatField(required=False, min_value=0, max_value=10**7)
     max_duration = serializers.FloatField(required=False, min_value=0, max_value=10**7)
     page = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=1)

@@ -34,7 +34,7 @@ def live(request: HttpRequest) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     """The search page; static/js/search.js asks /api/search."""
-    return render(request, "catalog/search.html")
+    return render(request, "catalog/search.html", {"concepts": selectors.concept_names()})
 
 
 @lru_cache(maxsize=1)

@@ -285,6 +285,9 @@ EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
 TAG_THRESHOLD = env_float("TAG_THRESHOLD", 0.1, minimum=0.0)
 # The largest image /api/search takes.
 SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
+# Candidates the HNSW index keeps while searching (pgvector's hnsw.ef_search): higher finds more
+# of the true nearest scenes, slower. bench/search.py measures recall and time against it.
+SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=10)
 
 # -- snippets and the schedule -------------------------------------------------------------
 

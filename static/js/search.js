@@ -14,7 +14,7 @@
   async function search() {
     const data = new FormData(form);
     const params = new URLSearchParams({ page: String(page), page_size: "24" });
-    for (const name of ["q", "minute_from", "minute_to", "meridiem", "max_duration"]) {
+    for (const name of ["q", "minute_from", "minute_to", "meridiem", "tag", "min_duration", "max_duration"]) {
       const value = (data.get(name) || "").toString().trim();
       if (value) params.set(name, value);
     }

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from PIL import Image
 from rest_framework.test import APIClient
 
 from catalog import services
-from catalog.models import SceneEmbedding, Video
+from catalog.models import Concept, FrameTag, SceneEmbedding, Video
 from pipeline.clock_time import Meridiem
 from pipeline.clock_video import Shot, render_clock_video
 from pipeline.embedder import TINY_MODEL, load_embedder
@@ -141,6 +142,46 @@ def test_selective_filters_still_fill_the_page(share):
 
     assert len(body["results"]) == min(20, inside), "the iterative index scan keeps looking"
     assert all(hit["snippet"] and "10:00" <= hit["snippet"]["minute"] <= "10:09" for hit in body["results"])
+
+
+def test_a_filter_too_selective_for_the_index_scan_still_fills_the_page():
+    # 5 of 2000 scenes are tagged, and an index scan may look at only 50 rows before it gives up:
+    # either the planner starts from the few tagged rows, or the exact fallback finds them.
+    rng = np.random.default_rng(8)
+    video = make_video()
+    scenes = SceneEmbedding.objects.bulk_create(
+        SceneEmbedding(video=video, second=float(index), model_name=_model_name(),
+                       embedding=(lambda v: (v / np.linalg.norm(v)).tolist())(rng.normal(size=512)))
+        for index in range(2000)
+    )  # fmt: skip
+    Video.objects.filter(pk=video.pk).update(shot_boundaries=[float(i) + 0.5 for i in range(2000)])
+    concept = Concept.objects.create(name="a test-only lighthouse", prompt="a photo of a lighthouse")
+    tagged = {scene.pk for scene in scenes[::400]}
+    FrameTag.objects.bulk_create(FrameTag(scene_id=pk, concept=concept, score=0.5) for pk in tagged)
+    with connection.cursor() as cursor:
+        cursor.execute("SET hnsw.max_scan_tuples = 50")
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        body = _search(q="anything", tag="a test-only lighthouse", page_size=10)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET hnsw.max_scan_tuples")
+            cursor.execute("RESET enable_seqscan")
+
+    assert {hit["scene_id"] for hit in body["results"]} == tagged
+    scores = [hit["score"] for hit in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_filters_by_tag():
+    rng = np.random.default_rng(9)
+    clock_tower = _scene(rng.normal(size=512), second=1.0)
+    _scene(rng.normal(size=512), second=2.0)
+    concept = Concept.objects.create(name="a test-only tower", prompt="a photo of a clock tower")
+    FrameTag.objects.create(scene=clock_tower, concept=concept, score=0.9)
+
+    assert [hit["scene_id"] for hit in _search(q="x", tag="a test-only tower")["results"]] == [clock_tower.pk]
+    assert _search(q="x", tag="no such concept")["results"] == []
 
 
 def test_filters_by_am_pm_video_and_duration():
