@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from catalog import api, views
@@ -5,6 +6,14 @@ from catalog import api, views
 urlpatterns = [
     path("", views.live, name="live"),
     path("search/", views.search, name="search"),
+    path("minutes/", views.minutes, name="minutes"),
+    path("minutes/<str:hhmm>/", views.minute, name="minute"),
+    path("videos/<int:pk>/", views.video, name="video"),
+    path("review/", views.review, name="review"),
+    path("review/export.zip", views.review_export, name="review-export"),
+    path("ingest/", views.ingest, name="ingest"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("live.m3u8", views.live_playlist, name="live-playlist"),
     path("live/<int:unix_minute>/<int:index>.ts", views.live_segment, name="live-segment"),

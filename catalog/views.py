@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -30,6 +32,11 @@ def live(request: HttpRequest) -> HttpResponse:
         "time_zones": _time_zones(),
     }
     return render(request, "catalog/live.html", context)
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Curators only: anyone else is sent to the log-in page, which says why."""
+    return user_passes_test(lambda user: user.is_active and user.is_staff)(view)
 
 
 def search(request: HttpRequest) -> HttpResponse:
@@ -110,3 +117,30 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         return JsonResponse({"ok": False, "database": str(error).splitlines()[0]}, status=503)
     return JsonResponse({"ok": True, "database": "ok"})
+
+
+def minutes(request: HttpRequest) -> HttpResponse:
+    raise Http404("not yet")
+
+
+def minute(request: HttpRequest, hhmm: str) -> HttpResponse:
+    raise Http404("not yet")
+
+
+def video(request: HttpRequest, pk: int) -> HttpResponse:
+    raise Http404("not yet")
+
+
+@staff_required
+def review(request: HttpRequest) -> HttpResponse:
+    raise Http404("not yet")
+
+
+@staff_required
+def review_export(request: HttpRequest) -> HttpResponse:
+    raise Http404("not yet")
+
+
+@staff_required
+def ingest(request: HttpRequest) -> HttpResponse:
+    raise Http404("not yet")

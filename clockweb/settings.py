@@ -133,6 +133,11 @@ INSTALLED_APPS = [
     "catalog",
 ]
 
+# Curators log in at /accounts/login/ (viewers need no account).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
