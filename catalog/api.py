@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors, services, tasks
-from catalog.models import Concept, Video
+from catalog.models import ClockSighting, Concept, Video
 from catalog.serializers import (
     AppearanceQuerySerializer,
     AppearanceSerializer,
@@ -37,14 +37,19 @@ from catalog.serializers import (
     MinutesSerializer,
     NowQuerySerializer,
     NowSerializer,
+    ReviewRequestSerializer,
+    ReviewResultSerializer,
     SearchQuerySerializer,
     SearchResultSerializer,
     SnippetQuerySerializer,
     SnippetSerializer,
+    SourceProgressSerializer,
     VideoQuerySerializer,
     VideoSerializer,
     VideoTagSerializer,
 )
+from pipeline.clock_time import format_minute_of_day
+from pipeline.coverage import coverage
 
 
 def _query(serializer_class: type, request: Request) -> dict:
@@ -81,12 +86,17 @@ class SnippetList(generics.ListAPIView):
 @extend_schema(responses=MinutesSerializer)
 @api_view(["GET"])
 def minutes(request: Request) -> Response:
+    """Coverage of the 1440 minutes: clips per minute, the longest run without one, the busiest."""
     counts = selectors.minute_counts()
+    summary = coverage(counts)
+    gap = summary.longest_gap
     return Response(
         {
             "counts": counts,
-            "covered_minutes": sum(1 for count in counts if count),
+            "covered_minutes": summary.covered,
             "total_snippets": selectors.snippet_list().count(),
+            "longest_gap": None if gap is None else {"start": format_minute_of_day(gap.start), "minutes": gap.length},
+            "most_served": [{"minute": format_minute_of_day(m), "count": n} for m, n in summary.most_served],
         }
     )
 
@@ -258,3 +268,42 @@ def retry_video(request: Request, pk: int) -> Response:
     video = services.video_retry(video=video)
     tasks.queue_download(video)
     return Response(VideoSerializer(selectors.video_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SourceList(generics.ListAPIView):
+    """Staff only: the sources curators added, newest first, with their videos counted by status
+    (the ingest page polls it to show what came of each source, and why discovery failed)."""
+
+    serializer_class = SourceProgressSerializer
+    permission_classes = [IsAdminUser]
+
+    def get_queryset(self):  # noqa: ANN201
+        return selectors.source_list()
+
+
+@extend_schema(request=ReviewRequestSerializer, responses=ReviewResultSerializer)
+@api_view(["POST"])
+@permission_classes([IsAdminUser])
+def review_sighting(request: Request, pk: int) -> Response:
+    """Staff only: confirm a sighting's proposed time, correct it (`time`), or say it is no clock.
+    The reading is marked verified and the clip plays at its minute at once."""
+    sighting = get_object_or_404(ClockSighting.objects.select_related("video"), pk=pk)
+    body = ReviewRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    entry, says_meridiem = body.validated_data.get("time") or (None, False)
+    try:
+        outcome = services.sighting_review(sighting=sighting, user=request.user, entry=entry,
+                                           entry_says_meridiem=says_meridiem,
+                                           not_a_clock=body.validated_data["not_a_clock"])  # fmt: skip
+    except services.ReviewRefused as refused:
+        return Response({"time": [str(refused)]}, status=status.HTTP_400_BAD_REQUEST)
+    snippet = outcome.snippet
+    payload = {
+        "sighting": sighting.pk,
+        "reading": outcome.reading,
+        "minute": snippet.minute_label if snippet is not None and outcome.reading is not None else None,
+        "snippet": snippet.pk if snippet is not None else None,
+        "warning": outcome.cut_error,
+        "remaining": selectors.review_queue(limit=0)[1],
+    }
+    return Response(ReviewResultSerializer(payload).data)

@@ -117,6 +117,11 @@ class ClockSighting(models.Model):
     )
     confidence = models.FloatField(help_text="The detector's confidence over the track, 0-1.")
     rejection = models.TextField(blank=True, help_text="Why no time was read, when none was: e.g. frames disagree.")
+    # Set when a curator has dealt with it on the review page (read its time, or said it is no clock).
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

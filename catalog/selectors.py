@@ -16,7 +16,7 @@ from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
-from catalog.models import Concept, FrameTag, SceneEmbedding, Snippet, Video
+from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
@@ -80,6 +80,92 @@ def minute_counts() -> list[int]:
         if meridiem == Meridiem.UNKNOWN.value and minute_of_day < MINUTES_PER_HALF_DAY:
             counts[minute_of_day + MINUTES_PER_HALF_DAY] += n
     return counts
+
+
+def minute_neighbours(*, minute_of_day: int, reach: int = 5) -> list[tuple[int, int]]:
+    """(minute, clips) for the minutes around one, `reach` either side, wrapping past midnight."""
+    counts = minute_counts()
+    return [((minute_of_day + step) % MINUTES_PER_DAY, counts[(minute_of_day + step) % MINUTES_PER_DAY])
+            for step in range(-reach, reach + 1)]  # fmt: skip
+
+
+def nearest_earlier_covered(*, minute_of_day: int) -> int | None:
+    """The nearest minute at or before this one (wrapping) with a clip: what the live clock borrows."""
+    counts = minute_counts()
+    for step in range(MINUTES_PER_DAY):
+        minute = (minute_of_day - step) % MINUTES_PER_DAY
+        if counts[minute]:
+            return minute
+    return None
+
+
+# -- review ----------------------------------------------------------------------------------
+
+
+def _needs_review() -> QuerySet[ClockSighting]:
+    """Sightings a curator should look at: an unverified reading that is uncertain or not sure
+    enough, or no reading at all because its frames disagreed. Reviewed ones drop out."""
+    doubtful = TimeReading.objects.filter(sighting=OuterRef("pk"), verified_at__isnull=True).filter(
+        Q(status=TimeReading.Status.UNCERTAIN) | Q(confidence__lt=settings.REVIEW_BELOW_CONFIDENCE)
+    )
+    conflicting = ~Q(Exists(TimeReading.objects.filter(sighting=OuterRef("pk")))) & ~Q(rejection="")
+    return ClockSighting.objects.filter(reviewed_at__isnull=True, video__file__gt="").filter(
+        Q(Exists(doubtful)) | conflicting
+    )
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    sighting: ClockSighting
+    reading: TimeReading | None  # the proposal; None when the frames disagreed and nothing was read
+    crop_second: float  # the moment the crop shows, and the one a typed time describes
+
+
+def review_crop_second(sighting: ClockSighting, reading: TimeReading | None) -> float:
+    """Where a curator looks at the clock: half a minute after the reading says HH:MM:00 (so the
+    clock shows HH:MM there if the reading is right), kept inside the sighting."""
+    if reading is None:
+        return (sighting.start_seconds + sighting.end_seconds) / 2
+    return min(max(reading.shown_at_seconds + 30, sighting.start_seconds), sighting.end_seconds)
+
+
+def review_queue(*, limit: int = 30) -> tuple[list[ReviewItem], int]:
+    """The first `limit` sightings to review (frames that disagree first, then the least sure)
+    and how many wait in all."""
+    pending = _needs_review()
+    total = pending.count()
+    sightings = list(
+        pending.select_related("video").prefetch_related("readings")
+        .annotate(sureness=Max("readings__confidence"))
+        .order_by(F("sureness").asc(nulls_first=True), "video_id", "start_seconds")[:limit]
+    )  # fmt: skip
+    items = []
+    for sighting in sightings:
+        reading = max(sighting.readings.all(), key=lambda r: r.confidence, default=None)
+        items.append(ReviewItem(sighting, reading, review_crop_second(sighting, reading)))
+    return items, total
+
+
+def review_item(*, sighting_id: int) -> ReviewItem | None:
+    """One sighting as the review page shows it (reviewed or not), or None if there is none."""
+    sighting = ClockSighting.objects.select_related("video").prefetch_related("readings").filter(pk=sighting_id).first()
+    if sighting is None or not sighting.video.file:
+        return None
+    readings = [r for r in sighting.readings.all() if r.status != TimeReading.Status.REJECTED] or list(
+        sighting.readings.all()
+    )
+    reading = max(readings, key=lambda r: r.confidence, default=None)
+    return ReviewItem(sighting, reading, review_crop_second(sighting, reading))
+
+
+def reviewed_readings() -> QuerySet[TimeReading]:
+    """Readings a curator typed or confirmed (not the ones said to be no clock): a labelled set."""
+    return (
+        TimeReading.objects.filter(verified_at__isnull=False, status=TimeReading.Status.ACCEPTED)
+        .exclude(sighting__video__file="")
+        .select_related("sighting__video")
+        .order_by("sighting__video_id", "sighting__start_seconds")
+    )
 
 
 # -- the schedule ----------------------------------------------------------------------------
@@ -404,3 +490,194 @@ def tag_appearances(*, video_id: int, tag: str) -> Appearance:
         total_seconds=round(sum(segment.end - segment.start for segment in segments), 3),
         segments=tuple(segments),
     )
+
+
+# -- the video page ---------------------------------------------------------------------------
+
+_TIMELINE_TAGS = 5  # rows of tags on the video page's timeline: more would crowd out the clocks
+
+
+def _clock_label(seconds: float) -> str:
+    """A position in a video as players show it: 0:42, 12:05, 1:02:03."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, whole = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{whole:02d}" if hours else f"{minutes}:{whole:02d}"
+
+
+def _http_url(url: str) -> str:
+    """The URL if it is a web address, else "": rows are created without the form validators, and a
+    `javascript:` URL in a link would run when clicked."""
+    return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+@dataclass(frozen=True)
+class TimelineSighting:
+    start: float
+    end: float
+    kind: str
+    confidence: float
+    rejection: str  # why no time was read, when none was
+
+
+@dataclass(frozen=True)
+class TimelineReading:
+    id: int
+    label: str  # "10:42 pm"; without am/pm when the clock can't tell
+    meridiem: str
+    confidence: float
+    method: str  # how it was read, in words
+    status: str
+    at: float  # the video second at which the clock shows HH:MM:00
+    at_label: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class TimelineSnippet:
+    id: int
+    minute: str  # HH:MM, the minute of the day it plays at
+    start: float
+    end: float
+    start_label: str
+    status: str
+
+
+@dataclass(frozen=True)
+class TimelineTag:
+    name: str
+    share: float  # of the video's embedded frames
+    frames: int
+    first_second: float | None
+    first_label: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class VideoTimeline:
+    """One video and what was found along it, for the video page."""
+
+    video: Video
+    source_url: str  # the video's page on the web, "" when there is none (or it is not http)
+    description: str
+    duration: float  # seconds the timeline spans: the video's, or up to the last thing found
+    scanned: bool  # False until the clock scan has run, so that "no clocks" can be told from "not looked"
+    shots: tuple[float, ...]
+    sightings: tuple[TimelineSighting, ...]
+    readings: tuple[TimelineReading, ...]
+    snippets: tuple[TimelineSnippet, ...]
+    tags: tuple[TimelineTag, ...]
+
+    @property
+    def duration_label(self) -> str:
+        return _clock_label(self.duration) if self.duration else ""
+
+    def plot(self) -> dict[str, object]:
+        """The timeline as plain data, for the page to embed as JSON (static/js/video.js draws it)."""
+        return {
+            "duration": self.duration,
+            "shots": list(self.shots),
+            "sightings": [vars(sighting) for sighting in self.sightings],
+            "readings": [vars(reading) for reading in self.readings],
+            "snippets": [vars(snippet) for snippet in self.snippets],
+            "tags": [
+                {"name": tag.name, "share": tag.share, "segments": [[s.start, s.end] for s in tag.segments]}
+                for tag in self.tags
+            ],
+        }
+
+
+def _reading_label(hour: int, minute: int, meridiem: str) -> str:
+    suffix = "" if meridiem == Meridiem.UNKNOWN.value else f" {meridiem}"
+    return f"{hour}:{minute:02d}{suffix}"
+
+
+def video_timeline(*, video_id: int) -> VideoTimeline | None:
+    """The video page's data: the video, its shots, clock sightings, readings, snippets (not the
+    hidden ones) and top tags with when they appear. None when there is no such video."""
+    video = Video.objects.select_related("source").filter(pk=video_id).first()
+    if video is None:
+        return None
+    found = list(video.sightings.prefetch_related("readings").order_by("start_seconds", "id"))
+    sightings = tuple(
+        TimelineSighting(s.start_seconds, s.end_seconds, s.kind, s.confidence, s.rejection) for s in found
+    )
+    readings = tuple(
+        sorted(
+            (
+                TimelineReading(
+                    id=r.pk,
+                    label=_reading_label(r.hour, r.minute, r.meridiem),
+                    meridiem=r.meridiem,
+                    confidence=r.confidence,
+                    method=r.get_method_display(),
+                    status=r.status,
+                    at=r.shown_at_seconds,
+                    at_label=_clock_label(r.shown_at_seconds),
+                    verified=r.is_verified,
+                )
+                for sighting in found
+                for r in sighting.readings.all()
+            ),
+            key=lambda reading: (reading.at, reading.id),
+        )
+    )
+    snippets = tuple(
+        TimelineSnippet(s.pk, s.minute_label, s.start_seconds, s.end_seconds, _clock_label(s.start_seconds), s.status)
+        for s in video.snippets.exclude(status=Snippet.Status.HIDDEN).order_by("start_seconds", "id")
+    )
+    tags = []
+    for top in video_top_tags(video_id=video_id, limit=_TIMELINE_TAGS):
+        appearance = tag_appearances(video_id=video_id, tag=top.name)
+        first = appearance.first_second
+        tags.append(TimelineTag(top.name, top.share, top.frames, first, "" if first is None else _clock_label(first),
+                                appearance.segments))  # fmt: skip
+    shots = tuple(float(second) for second in video.shot_boundaries or [] if isinstance(second, int | float))
+    info = video.info if isinstance(video.info, dict) else {}
+    description = info.get("description")
+    # Without a known duration (not probed yet), the plot spans what was found.
+    ends = [0.0, *shots, *(s.end for s in sightings), *(r.at for r in readings), *(s.end for s in snippets),
+            *(segment.end for tag in tags for segment in tag.segments)]  # fmt: skip
+    return VideoTimeline(
+        video=video,
+        source_url=_http_url(video.url),
+        description=description if isinstance(description, str) else "",
+        duration=float(video.duration_seconds or max(ends)),
+        scanned="scan" in info or bool(found) or video.status == Video.Status.PROCESSED,
+        shots=shots,
+        sightings=sightings,
+        readings=readings,
+        snippets=snippets,
+        tags=tuple(tags),
+    )
+
+
+# -- the ingest page -------------------------------------------------------------------------
+
+
+def source_list() -> QuerySet[Source]:
+    """Sources, newest first, each with its videos counted: `video_count` in all and
+    `<status>_count` per status, so a curator sees at a glance what came of each one."""
+    per_status = {f"{status}_count": Count("videos", filter=Q(videos__status=status)) for status in Video.Status.values}
+    return Source.objects.annotate(video_count=Count("videos"), **per_status).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class IngestOverview:
+    sources: list[Source]
+    videos: list[Video]
+    video_total: int
+    status: str | None
+    is_empty: bool  # nothing was ever ingested: the page explains how to start
+    statuses: tuple[str, ...] = tuple(Video.Status.values)
+
+
+def ingest_overview(*, status: str | None = None, limit: int = 50) -> IngestOverview:
+    """What the ingest page shows first: the newest sources and jobs, the jobs optionally of one
+    status (an unknown status shows them all: it comes from a URL anyone can edit)."""
+    status = status if status in Video.Status.values else None
+    videos = video_list(status=status)
+    sources = list(source_list()[:limit])
+    listed = list(videos[:limit])
+    total = videos.count() if len(listed) == limit else len(listed)
+    is_empty = not sources and not listed and not Video.objects.exists()
+    return IngestOverview(sources=sources, videos=listed, video_total=total, status=status, is_empty=is_empty)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.models import Snippet, Source, TimeReading, Video
-from pipeline.clock_time import format_minute_of_day, known_time_zones, parse_minute_of_day
+from pipeline.clock_time import format_minute_of_day, known_time_zones, parse_clock_entry, parse_minute_of_day
 
 # -- output --------------------------------------------------------------------------------
 
@@ -62,10 +62,22 @@ class SnippetSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class GapSerializer(serializers.Serializer):
+    start = serializers.CharField(help_text="HH:MM, the first minute without a clip.")
+    minutes = serializers.IntegerField(help_text="How many minutes in a row (wrapping past midnight).")
+
+
+class MinuteCountSerializer(serializers.Serializer):
+    minute = serializers.CharField(help_text="HH:MM")
+    count = serializers.IntegerField()
+
+
 class MinutesSerializer(serializers.Serializer):
     counts = serializers.ListField(child=serializers.IntegerField(), help_text="1440 counts, index = minute of day.")
     covered_minutes = serializers.IntegerField()
     total_snippets = serializers.IntegerField()
+    longest_gap = GapSerializer(allow_null=True, help_text="null when every minute has a clip.")
+    most_served = MinuteCountSerializer(many=True)
 
 
 class LocalDateTimeField(serializers.DateTimeField):
@@ -278,3 +290,54 @@ class AppearanceSerializer(serializers.Serializer):
 
 class AppearanceQuerySerializer(serializers.Serializer):
     tag = serializers.CharField(max_length=100, help_text="A concept of the vocabulary, e.g. 'a train station'.")
+
+
+# -- the ingest page -----------------------------------------------------------------------
+
+
+class VideoCountsSerializer(serializers.Serializer):
+    """A source's videos counted by status (the annotations of selectors.source_list)."""
+
+    total = serializers.IntegerField(source="video_count")
+    pending = serializers.IntegerField(source="pending_count")
+    downloading = serializers.IntegerField(source="downloading_count")
+    downloaded = serializers.IntegerField(source="downloaded_count")
+    processing = serializers.IntegerField(source="processing_count")
+    processed = serializers.IntegerField(source="processed_count")
+    failed = serializers.IntegerField(source="failed_count")
+    duplicate = serializers.IntegerField(source="duplicate_count")
+
+
+class SourceProgressSerializer(SourceSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    videos = VideoCountsSerializer(source="*", read_only=True)
+
+    class Meta(SourceSerializer.Meta):
+        fields = [*SourceSerializer.Meta.fields, "kind_label", "videos"]
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    time = serializers.CharField(required=False, max_length=20, trim_whitespace=True,
+                                 help_text="What the clock shows, e.g. 10:42, 10:42 pm or 22:42. Leave out to confirm "
+                                 "the proposed time.")  # fmt: skip
+    not_a_clock = serializers.BooleanField(required=False, default=False, help_text="There is no clock to read here.")
+
+    def validate_time(self, value: str) -> tuple:
+        try:
+            return parse_clock_entry(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("not_a_clock") and attrs.get("time"):
+            raise serializers.ValidationError({"time": "give a time, or say it is no clock, not both"})
+        return attrs
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    sighting = serializers.IntegerField()
+    reading = ReadingSerializer(allow_null=True)
+    minute = serializers.CharField(allow_null=True, help_text="HH:MM where its clip now plays; null for no clock.")
+    snippet = serializers.IntegerField(allow_null=True)
+    warning = serializers.CharField(allow_blank=True)
+    remaining = serializers.IntegerField(help_text="Sightings still waiting for review.")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
+import zipfile
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -13,13 +16,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from catalog import selectors, services
 from pipeline import hls
-from pipeline.clock_time import known_time_zones
+from pipeline.clock_time import MINUTES_PER_DAY, format_minute_of_day, known_time_zones, parse_minute_of_day
+from pipeline.coverage import coverage
 
 logger = logging.getLogger(__name__)
 
@@ -120,27 +124,108 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def minutes(request: HttpRequest) -> HttpResponse:
-    raise Http404("not yet")
+    """Browse by minute: a 24x60 heatmap (static/js/minutes.js draws it from /api/minutes/) and
+    what the coverage looks like."""
+    counts = selectors.minute_counts()
+    summary = coverage(counts)
+    gap = summary.longest_gap
+    context = {
+        "summary": summary,
+        "gap_start": format_minute_of_day(gap.start) if gap else None,
+        "gap_end": format_minute_of_day((gap.start + gap.length - 1) % MINUTES_PER_DAY) if gap else None,
+        "most_served": [(format_minute_of_day(minute), count) for minute, count in summary.most_served],
+        "clip_count": selectors.snippet_list().count(),
+        "video_count": selectors.video_list().count(),
+    }
+    return render(request, "catalog/minutes.html", context)
 
 
 def minute(request: HttpRequest, hhmm: str) -> HttpResponse:
-    raise Http404("not yet")
+    """Every clip that can play at one minute, with its neighbours."""
+    try:
+        minute_of_day = parse_minute_of_day(hhmm)
+    except ValueError as error:
+        return render(request, "catalog/minute.html", {"error": str(error)}, status=404)
+    label = format_minute_of_day(minute_of_day)
+    if hhmm != label:  # one address per minute: 9:05 -> 09:05
+        return redirect("minute", hhmm=label)
+    borrowed = selectors.nearest_earlier_covered(minute_of_day=minute_of_day)
+    context = {
+        "minute": label,
+        "snippets": selectors.snippet_list(minute_of_day=minute_of_day),
+        "previous": format_minute_of_day((minute_of_day - 1) % MINUTES_PER_DAY),
+        "next": format_minute_of_day((minute_of_day + 1) % MINUTES_PER_DAY),
+        "neighbours": [
+            (format_minute_of_day(m), n) for m, n in selectors.minute_neighbours(minute_of_day=minute_of_day)
+        ],
+        "borrowed": format_minute_of_day(borrowed) if borrowed is not None else None,
+    }
+    return render(request, "catalog/minute.html", context)
 
 
 def video(request: HttpRequest, pk: int) -> HttpResponse:
-    raise Http404("not yet")
+    """One video: its source and metadata, the player, and a timeline of what was found along it
+    (static/js/video.js draws the timeline from the JSON the page embeds)."""
+    timeline = selectors.video_timeline(video_id=pk)
+    if timeline is None:
+        raise Http404("no such video")
+    context = {"timeline": timeline, "video": timeline.video, "plot": timeline.plot()}
+    return render(request, "catalog/video.html", context)
 
 
 @staff_required
 def review(request: HttpRequest) -> HttpResponse:
-    raise Http404("not yet")
+    """The review queue: uncertain and conflicting readings, corrected with the keyboard (static/js/review.js)."""
+    items, total = selectors.review_queue(limit=30)
+    context = {"items": items, "total": total, "reviewed": selectors.reviewed_readings().count()}
+    return render(request, "catalog/review.html", context)
+
+
+@staff_required
+def review_image(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """A review picture of one sighting (made on first request, then kept)."""
+    item = selectors.review_item(sighting_id=pk)
+    if item is None or name not in {"crop", "start", "middle", "end"}:
+        raise Http404("no such review picture")
+    with _review_images_lock:  # four pictures of one sighting are asked for at once: decode once
+        try:
+            paths = services.review_images(sighting=item.sighting, crop_second=item.crop_second)
+        except Exception as error:  # a missing or unreadable source: say so in the picture's place
+            logger.warning("review pictures of sighting %s: %s", pk, error)
+            raise Http404(f"the video of this clock can't be read: {error}") from error
+    return FileResponse(paths[name].open("rb"), content_type="image/jpeg")
+
+
+_review_images_lock = threading.Lock()
 
 
 @staff_required
 def review_export(request: HttpRequest) -> HttpResponse:
-    raise Http404("not yet")
+    """The corrections as a zip in eval_reader's format (images + labels.csv), to train the next reader."""
+    with tempfile.TemporaryDirectory(prefix="clockweb-export-") as folder:
+        labelled = Path(folder) / "reviewed"
+        services.corrections_export(out=labelled)
+        archive = Path(folder) / "reviewed.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(labelled.iterdir()):
+                zipped.write(path, f"reviewed/{path.name}")
+        data = archive.read_bytes()
+    response = HttpResponse(data, content_type="application/zip")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="clockweb-reviewed-{stamp}.zip"'
+    return response
 
 
 @staff_required
 def ingest(request: HttpRequest) -> HttpResponse:
-    raise Http404("not yet")
+    """The curator's ingest page: add sources, follow the jobs, retry failed ones. The first view
+    is rendered here (it works without JavaScript); static/js/ingest.js posts to /api/ingest/ and
+    keeps the lists live from /api/sources/ and /api/videos/."""
+    overview = selectors.ingest_overview(status=request.GET.get("status"),
+                                         limit=settings.REST_FRAMEWORK["PAGE_SIZE"])  # fmt: skip
+    context = {
+        "overview": overview,
+        "search_count": settings.INGEST_SEARCH_COUNT,
+        "max_items": settings.INGEST_MAX_ITEMS,
+    }
+    return render(request, "catalog/ingest.html", context)

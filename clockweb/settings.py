@@ -290,6 +290,8 @@ EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
 TAG_THRESHOLD = env_float("TAG_THRESHOLD", 0.1, minimum=0.0)
 # The largest image /api/search takes.
 SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
+# The review page asks curators about unverified readings less sure than this.
+REVIEW_BELOW_CONFIDENCE = env_float("REVIEW_BELOW_CONFIDENCE", 0.6, minimum=0.0)
 # Candidates the HNSW index keeps while searching (pgvector's hnsw.ef_search): higher finds more
 # of the true nearest scenes, slower. bench/search.py measures recall and time against it.
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=10)

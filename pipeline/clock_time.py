@@ -12,6 +12,7 @@ MINUTES_PER_DAY = 1440
 MINUTES_PER_HALF_DAY = 720
 
 _HH_MM = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
+_CLOCK_ENTRY = re.compile(r"^(?P<hour>\d{1,2})[:.h]?(?P<minute>\d{2})\s*(?P<meridiem>[ap]\.?m?\.?)?$", re.IGNORECASE)
 
 
 class Meridiem(StrEnum):
@@ -58,6 +59,24 @@ def parse_minute_of_day(text: str) -> int:
     if hour > 23 or minute > 59:
         raise ValueError(f"{text!r} is not a time of day; hours run 00-23 and minutes 00-59")
     return hour * 60 + minute
+
+
+def parse_clock_entry(text: str) -> tuple[ClockTime, bool]:
+    """What a curator typed for a clock: "10:42", "10:42 pm", "1042" or "22:42". Returns the time
+    and whether the entry said AM/PM itself (a 24-hour hour or a marker); "10:42" alone leaves
+    AM/PM to whoever asked. ValueError with a clear message otherwise."""
+    match = _CLOCK_ENTRY.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text.strip()!r} is not a clock time; type it as the clock shows it, e.g. 10:42 or 10:42 pm")
+    hour, minute = int(match["hour"]), int(match["minute"])
+    marker = (match["meridiem"] or "").lower()[:1]
+    if minute > 59 or hour > 23 or (marker and not 1 <= hour <= 12):
+        raise ValueError(f"{text.strip()!r} is not a time of day")
+    if marker:
+        return ClockTime(hour, minute, Meridiem.AM if marker == "a" else Meridiem.PM), True
+    if hour == 0 or hour > 12:  # a 24-hour display says which half of the day it is
+        return ClockTime(hour % 12 or 12, minute, Meridiem.PM if hour > 12 else Meridiem.AM), True
+    return ClockTime(hour, minute), False
 
 
 def format_minute_of_day(minute_of_day: int) -> str:

@@ -58,7 +58,8 @@ def read_labels(directory: Path) -> list[LabelRow]:
     return rows
 
 
-def _write_labels(directory: Path, rows: list[LabelRow]) -> None:
+def write_labels(directory: Path, rows: list[LabelRow]) -> None:
+    """DIR/labels.csv in the format read_labels (and eval_reader, eval_detector) reads."""
     with (directory / "labels.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(LABEL_COLUMNS)
@@ -109,7 +110,7 @@ def write_scene_dataset(out: Path, *, seed: int, count: int, validation_share: f
             rows.extend(part)
             if progress is not None:
                 progress(len({row.file for row in part}))
-    _write_labels(out, rows)
+    write_labels(out, rows)
     (out / "data.yaml").write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: clock\n")
     return out
 
@@ -126,7 +127,7 @@ def write_crop_dataset(
         name = f"images/crop-{index:06d}.png"
         cv2.imwrite(str(out / name), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
         rows.append(LabelRow(name, sample.time.hour % 12 or 12, sample.time.minute, None, sample.kind))
-    _write_labels(out, rows)
+    write_labels(out, rows)
     return out
 
 
