@@ -575,6 +575,7 @@ class VideoTimeline:
         """The timeline as plain data, for the page to embed as JSON (static/js/video.js draws it)."""
         return {
             "duration": self.duration,
+            "scanned": self.scanned,
             "shots": list(self.shots),
             "sightings": [vars(sighting) for sighting in self.sightings],
             "readings": [vars(reading) for reading in self.readings],

@@ -73,7 +73,9 @@
     plotWidth = width - LABEL_WIDTH - RIGHT;
     const x = (seconds) => LABEL_WIDTH + (total > 0 ? (Math.min(seconds, total) / total) * plotWidth : 0);
     const rows = [];
-    const svg = el("svg", { class: "timeline-svg", width, tabindex: player ? 0 : -1, role: "group" });
+    const svg = el("svg", { class: "timeline-svg", width, role: "group" });
+    // Focusable only when the arrow keys have a player to seek.
+    if (player) svg.setAttribute("tabindex", "0");
     svg.setAttribute("aria-label", "Timeline of the video: shots, clocks, readings, tags and snippets");
     const plotArea = el("rect", { class: "plot-area", x: LABEL_WIDTH, y: 0, width: plotWidth, height: 0 });
     svg.append(plotArea);
@@ -94,8 +96,10 @@
     }
 
     // Shots: alternate shading between cuts, and a tick at each cut.
-    const shots = row("shots", "Shots", ROW, total > 0 ? null : "duration unknown");
-    const cuts = [0, ...data.shots.filter((cut) => cut > 0 && cut < total), total];
+    const notScanned = data.scanned ? null : "not scanned yet";
+    const shots = row("shots", "Shots", ROW, notScanned || (total > 0 ? null : "duration unknown"));
+    // Shots are found by the scan; before it, the video is not one shot but unknown.
+    const cuts = data.scanned ? [0, ...data.shots.filter((cut) => cut > 0 && cut < total), total] : [];
     for (let i = 0; i + 1 < cuts.length; i += 1) {
       const shot = el("rect", { class: `shot ${i % 2 ? "odd" : "even"}`, x: x(cuts[i]), y: shots.top + 4,
         width: Math.max(0, x(cuts[i + 1]) - x(cuts[i])), height: shots.height - 8 });
@@ -115,7 +119,7 @@
     });
     const laneHeight = lanes.length > 1 ? 12 : ROW - 8;
     const clocks = row("sightings", "Clocks", Math.max(ROW, lanes.length * (laneHeight + 2) + 6),
-      data.sightings.length ? null : "none found");
+      data.sightings.length ? null : notScanned || "none found");
     for (const [index, sighting] of data.sightings.entries()) {
       const bar = el("rect", { class: `sighting ${sighting.kind}`, x: x(sighting.start), rx: 2,
         y: clocks.top + 4 + laneOf[index] * (laneHeight + 2),

@@ -140,6 +140,9 @@ def test_ingest_a_loopback_url(site, browser, media_server, ingest_settings, sto
     assert seen.index("downloading") < len(seen) - 1
     assert (Path(settings.MEDIA_ROOT) / Video.objects.get().file.name).exists()
     page.screenshot(path=str(SCREENSHOTS / "ingest-page.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SCREENSHOTS / "ingest-page-phone.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
 
 
 def test_a_failed_download_is_retried_from_the_page(site, browser, media_server, ingest_settings, stop_workers,
@@ -192,6 +195,9 @@ def test_refused_sources_are_listed_and_nothing_is_added(site, browser, ingest_s
     assert page.get_by_label("Sources, one per line").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Sources, one per line").input_value() == "file:///etc/passwd\n/etc/passwd"
     assert not Source.objects.exists()
+    assert page.get_by_role("heading", name="Nothing ingested yet").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "ingest-page-refused.png"), full_page=True)
 
     page.get_by_label("Sources, one per line").fill("")
     page.get_by_role("button", name="Add sources").click()

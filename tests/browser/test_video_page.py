@@ -125,8 +125,10 @@ def test_a_video_not_downloaded_yet_says_so_and_draws_empty_rows(site, browser):
 
     assert page.locator("video").count() == 0
     assert "Not downloaded yet" in page.locator(".video-player").inner_text()
-    assert page.locator(".timeline-svg .row-empty").all_text_contents() == ["none found", "none", "no tags yet", "none"]
-    page.locator(".timeline-svg [data-row='shots'] .row-bg").click()
+    assert page.locator(".timeline-svg .row-empty").all_text_contents() == [
+        "not scanned yet", "not scanned yet", "none", "no tags yet", "none"]  # fmt: skip
+    box = page.locator(".timeline-svg [data-row='shots'] .row-bg").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert page.locator(".player-status").inner_text() == "There is no video file to play yet."
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "video-page-empty.png"), full_page=True)

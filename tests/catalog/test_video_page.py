@@ -98,19 +98,21 @@ def test_it_lists_readings_snippets_and_tags_with_play_buttons(client):
 
 
 @pytest.mark.parametrize(
-    ("fields", "expected"),
+    ("fields", "scanned", "expected"),
     [
-        ({"status": Video.Status.DOWNLOADED}, "Not scanned for clocks yet"),
-        ({"status": Video.Status.PROCESSED}, "Scanned: no clock was found in this video."),
-        ({"status": Video.Status.DOWNLOADED, "info": {"scan": {"sightings": 0}}}, "Scanned: no clock was found"),
+        ({"status": Video.Status.DOWNLOADED}, False, "Not scanned for clocks yet"),
+        ({"status": Video.Status.PROCESSED}, True, "Scanned: no clock was found in this video."),
+        ({"status": Video.Status.DOWNLOADED, "info": {"scan": {"sightings": 0}}}, True, "Scanned: no clock was found"),
     ],
 )
-def test_it_tells_not_scanned_from_scanned_without_clocks(client, fields, expected):
+def test_it_tells_not_scanned_from_scanned_without_clocks(client, fields, scanned, expected):
     video = make_video(file="videos/a.mp4", **fields)
 
-    page = client.get(f"/videos/{video.pk}/").text
+    response = client.get(f"/videos/{video.pk}/")
 
+    page = response.text
     assert expected in page
+    assert _timeline(response)["scanned"] is scanned
     assert "No tags yet" in page and "No snippets cut from this video" in page
 
 
