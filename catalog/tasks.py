@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 
+from django.conf import settings
 from django_q.tasks import async_task
 
 from catalog import services
@@ -20,16 +21,34 @@ logger = logging.getLogger(__name__)
 
 
 def ping() -> dict[str, object]:
-    """A no-op that proves a worker is alive and can reach the database through the broker."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    """A no-op that proves a worker is alive and can reach the database through the broker; says
+    which machine, process and queue answered."""
+    from django_q.conf import Conf
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "queue": Conf.CLUSTER_NAME}
+
+
+# Which queue each task goes to (settings.Q_CPU_QUEUE or Q_GPU_QUEUE): the work that needs the
+# models runs where the GPU is.
+GPU_TASKS = frozenset({"scan_video", "embed_video"})
+
+
+def queue_name(task: str) -> str:
+    return settings.Q_GPU_QUEUE if task in GPU_TASKS else settings.Q_CPU_QUEUE
+
+
+def _queue(task: str, key: int, what: str) -> str:
+    # Always name the queue: left out, django-q2 would use the queue of the process that queues
+    # (a GPU worker queueing a cut would keep it on the GPU queue).
+    return async_task(f"catalog.tasks.{task}", key, task_name=f"{what} {key}", cluster=queue_name(task))
 
 
 def queue_discovery(source: Source) -> str:
-    return async_task("catalog.tasks.discover_source", source.pk, task_name=f"discover source {source.pk}")
+    return _queue("discover_source", source.pk, "discover source")
 
 
 def queue_download(video: Video) -> str:
-    return async_task("catalog.tasks.download_video", video.pk, task_name=f"download video {video.pk}")
+    return _queue("download_video", video.pk, "download video")
 
 
 def discover_source(source_id: int) -> dict[str, object]:
@@ -47,7 +66,7 @@ def discover_source(source_id: int) -> dict[str, object]:
 
 
 def queue_scan(video: Video) -> str:
-    return async_task("catalog.tasks.scan_video", video.pk, task_name=f"scan video {video.pk}")
+    return _queue("scan_video", video.pk, "scan video")
 
 
 def download_video(video_id: int) -> dict[str, object]:
@@ -79,7 +98,7 @@ def scan_video(video_id: int) -> dict[str, object]:
 
 
 def queue_cut(video: Video) -> str:
-    return async_task("catalog.tasks.cut_video", video.pk, task_name=f"cut video {video.pk}")
+    return _queue("cut_video", video.pk, "cut video")
 
 
 def cut_video(video_id: int) -> dict[str, object]:
@@ -96,7 +115,7 @@ def cut_video(video_id: int) -> dict[str, object]:
 
 
 def queue_embed(video: Video) -> str:
-    return async_task("catalog.tasks.embed_video", video.pk, task_name=f"embed video {video.pk}")
+    return _queue("embed_video", video.pk, "embed video")
 
 
 def embed_video(video_id: int) -> dict[str, object]:

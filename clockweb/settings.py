@@ -203,8 +203,17 @@ Q_TIMEOUT = env_int("Q_TIMEOUT", 1800, minimum=10)
 Q_RETRY = env_int("Q_RETRY", Q_TIMEOUT + 300, minimum=11)
 if Q_RETRY <= Q_TIMEOUT:
     raise ImproperlyConfigured(f"Q_RETRY ({Q_RETRY}) must be greater than Q_TIMEOUT ({Q_TIMEOUT})")
+# Two queues, each served by its own django-q2 cluster: CPU work (discover, download, cut) and
+# GPU work (scan = detect + read; embed + tag). A long scan never holds up downloads, and GPU
+# machines take only GPU work. A worker serves the queue that django-q2's own Q_CLUSTER_NAME
+# names: unset (or Q_CPU_QUEUE) for CPU work, Q_GPU_QUEUE for GPU work.
+Q_CPU_QUEUE = env_str("Q_CPU_QUEUE", "clockweb")
+Q_GPU_QUEUE = env_str("Q_GPU_QUEUE", "clockweb-gpu")
+if Q_CPU_QUEUE == Q_GPU_QUEUE:
+    raise ImproperlyConfigured(f"Q_CPU_QUEUE and Q_GPU_QUEUE must differ (both are {Q_CPU_QUEUE!r})")
 Q_CLUSTER: dict[str, object] = {
-    "name": env_str("Q_CLUSTER_NAME", "clockweb"),
+    # Also the key tasks are signed with: every cluster of one site shares it.
+    "name": Q_CPU_QUEUE,
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
@@ -213,6 +222,8 @@ Q_CLUSTER: dict[str, object] = {
     "catch_up": False,
     "save_limit": 1000,
     "label": "Tasks",
+    # One model in memory per GPU worker process: few processes, each kept busy by batching.
+    "ALT_CLUSTERS": {Q_GPU_QUEUE: {"workers": env_int("Q_GPU_WORKERS", 1, minimum=1)}},
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -75,7 +75,9 @@ class Command(BaseCommand):
             gunicorn += ["--access-logfile", "-", "--no-control-socket"]
             children["web"] = self._spawn(gunicorn)
             if not no_worker:
-                children["worker"] = self._spawn([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
+                qcluster = [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"]
+                children["worker"] = self._spawn(qcluster, queue=settings.Q_CPU_QUEUE)
+                children["gpu worker"] = self._spawn(qcluster, queue=settings.Q_GPU_QUEUE)
                 if settings.DEMO_ON_EMPTY and not Video.objects.exists() and not Source.objects.exists():
                     self.stdout.write("Empty catalog: rendering the demo library and queueing it for the workers…")
                     demo = [sys.executable, str(settings.BASE_DIR / "manage.py"), "make_demo", "--ingest"]
@@ -84,6 +86,7 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"clockweb is running at http://{host}:{port}/")
                 + f"  (web pid {children['web'].pid}"
                 + (f", workers pid {children['worker'].pid}" if "worker" in children else "")
+                + (f" and {children['gpu worker'].pid}" if "gpu worker" in children else "")
                 + ")\nPress Ctrl-C to stop the web server, the workers and the database."
             )
             self._watch(children)
@@ -104,8 +107,11 @@ class Command(BaseCommand):
                     "Set WEB_PORT to use another port."
                 ) from None
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup)
+    def _spawn(self, command: list[str], queue: str | None = None) -> subprocess.Popen:
+        env = None
+        if queue is not None:  # django-q2 serves the queue its Q_CLUSTER_NAME names
+            env = {**os.environ, "Q_CLUSTER_NAME": queue}
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup, env=env)
 
     def _watch(self, children: dict[str, subprocess.Popen]) -> None:
         while True:
