@@ -4,7 +4,17 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from catalog import services, tasks
-from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import (
+    ClockSighting,
+    Concept,
+    FrameTag,
+    SceneEmbedding,
+    Snippet,
+    Source,
+    TimeReading,
+    Video,
+    WorkerHeartbeat,
+)
 
 
 @admin.register(Source)
@@ -157,3 +167,13 @@ class FrameTagAdmin(admin.ModelAdmin):
     list_filter = ["concept"]
     list_select_related = ["concept", "scene__video"]
     raw_id_fields = ["scene"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["queue", "host", "pid", "started_at", "seen_at"]
+    list_filter = ["queue", "host"]
+    readonly_fields = ["queue", "host", "pid", "started_at", "seen_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -333,3 +333,20 @@ class FrameTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.concept} {self.score:.2f} @ {self.scene}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker process saying it is alive (every WORKER_HEARTBEAT_SECONDS): /healthz counts
+    the live workers of each queue from these, on whichever machine they run."""
+
+    queue = models.CharField(max_length=100)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "pid"], name="heartbeat_one_per_process")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} worker {self.host}:{self.pid}"

@@ -13,10 +13,21 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
-from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import (
+    ClockSighting,
+    Concept,
+    FrameTag,
+    SceneEmbedding,
+    Snippet,
+    Source,
+    TimeReading,
+    Video,
+    WorkerHeartbeat,
+)
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
@@ -97,6 +108,58 @@ def nearest_earlier_covered(*, minute_of_day: int) -> int | None:
         if counts[minute]:
             return minute
     return None
+
+
+# -- health ----------------------------------------------------------------------------------
+
+
+def health() -> dict[str, dict]:
+    """What /healthz reports: can we reach the database and the task broker, and how many worker
+    processes of each queue were seen lately (each saves a heartbeat every few seconds)."""
+    from django_q.brokers import get_broker
+
+    def first_line(error: Exception) -> str:
+        return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+    report: dict[str, dict] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        report["database"] = {"ok": True}
+    except Exception as error:
+        report["database"] = {"ok": False, "error": first_line(error)}
+    kind = "redis" if settings.REDIS_URL else "database"
+    try:
+        report["broker"] = {"ok": bool(get_broker(settings.Q_CPU_QUEUE).ping()), "kind": kind}
+    except Exception as error:
+        report["broker"] = {"ok": False, "kind": kind, "error": first_line(error)}
+    queues = {queue: {"workers": 0, "hosts": []} for queue in (settings.Q_CPU_QUEUE, settings.Q_GPU_QUEUE)}
+    if report["database"]["ok"]:
+        since = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * 3)
+        for beat in WorkerHeartbeat.objects.filter(seen_at__gte=since).order_by("queue", "host", "pid"):
+            queue = queues.setdefault(beat.queue, {"workers": 0, "hosts": []})
+            queue["workers"] += 1
+            if beat.host not in queue["hosts"]:
+                queue["hosts"].append(beat.host)
+    report["queues"] = queues
+    return report
+
+
+def task_failure_counts() -> list[dict[str, object]]:
+    """Failed tasks per task function: in the last day, the last week, and all that are kept."""
+    from django_q.models import Failure
+
+    now = timezone.now()
+    rows = (
+        Failure.objects.values("func")
+        .annotate(
+            day=Count("id", filter=Q(stopped__gte=now - timedelta(days=1))),
+            week=Count("id", filter=Q(stopped__gte=now - timedelta(days=7))),
+            total=Count("id"),
+        )
+        .order_by("-day", "-week", "-total", "func")
+    )
+    return list(rows)
 
 
 # -- review ----------------------------------------------------------------------------------

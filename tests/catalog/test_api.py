@@ -158,5 +158,8 @@ def test_the_live_page_explains_an_empty_catalog(client):
     assert b"No clips yet" in response.content and b"manage.py ingest" in response.content
 
 
-def test_the_health_check_reports_the_database(client):
-    assert client.get("/healthz").json() == {"ok": True, "database": "ok"}
+def test_the_health_check_reports_the_database_the_broker_and_the_queues(client, settings):
+    body = client.get("/healthz").json()
+    assert body["ok"] and body["database"] == {"ok": True} and body["broker"] == {"ok": True, "kind": "database"}
+    assert body["queues"] == {settings.Q_CPU_QUEUE: {"workers": 0, "hosts": []},
+                              settings.Q_GPU_QUEUE: {"workers": 0, "hosts": []}}  # fmt: skip

@@ -16,7 +16,8 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.tasks import async_task, result
 
-from catalog import tasks
+from catalog import selectors, tasks
+from catalog.models import WorkerHeartbeat
 from tests.support import PROJECT_ROOT, make_video, project_env
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -93,6 +94,11 @@ def test_two_clusters_share_one_redis_and_each_serves_its_own_queue(redis_url):
                 # The task ran in a worker of the cluster that serves its queue, not the other one.
                 assert answer["queue"] == queue
                 assert answer["pid"] in _worker_pids(clusters[queue])
+        # Each worker process reports itself alive: /healthz sees a worker on both queues.
+        health = selectors.health()
+        assert {queue: health["queues"][queue]["workers"] for queue in clusters} == {queue: 1 for queue in clusters}
+        beating = set(WorkerHeartbeat.objects.values_list("pid", flat=True))
+        assert beating and beating <= set().union(*(_worker_pids(process) for process in clusters.values()))
     finally:
         for process in clusters.values():
             process.send_signal(signal.SIGTERM)
