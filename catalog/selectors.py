@@ -474,6 +474,8 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         SceneEmbedding.objects.filter(model_name=model_name)
         .filter(filters.q())
         .select_related("video", "snippet__reading", "snippet__video")
+        # A page of results needs neither the vectors nor the videos' yt-dlp info (kilobytes each).
+        .defer("embedding", "video__info", "snippet__video__info", "snippet__video__shot_boundaries")
     )
     query = HalfVector(vector)
     with transaction.atomic(), connection.cursor() as cursor:

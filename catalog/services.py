@@ -1010,4 +1010,17 @@ def video_tag(*, video: Video) -> int:
             proposal, confidence = propose_meridiem(reading.hour, float(np.mean(near)))
             TimeReading.objects.filter(pk=reading.pk).update(meridiem_proposal=proposal,
                                                              meridiem_proposal_confidence=confidence)  # fmt: skip
+            if proposal != Meridiem.UNKNOWN.value and confidence >= settings.MERIDIEM_ACCEPT_CONFIDENCE:
+                _meridiem_accept(reading, Meridiem(proposal))
     return len(rows)
+
+
+def _meridiem_accept(reading: TimeReading, meridiem: Meridiem) -> None:
+    """A sure enough day/night proposal decides the AM/PM a dial can't show: the reading takes it
+    (the proposal stays on record) and its clip moves to that half of the day only. A curator's
+    word is never overridden: verified readings keep theirs."""
+    if reading.is_verified:
+        return
+    TimeReading.objects.filter(pk=reading.pk).update(meridiem=meridiem.value)
+    time = ClockTime(reading.hour, reading.minute, meridiem)
+    Snippet.objects.filter(reading=reading).update(minute_of_day=time.minutes_of_day[0], updated_at=timezone.now())

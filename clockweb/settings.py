@@ -310,6 +310,9 @@ CLIP_CHECKPOINT = env_str("CLIP_CHECKPOINT") or None
 EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
 # A frame keeps a concept as a tag when its zero-shot probability is at least this.
 TAG_THRESHOLD = env_float("TAG_THRESHOLD", 0.1, minimum=0.0)
+# A dial's AM/PM proposed from day/night scores is taken (the clip then plays in that half of the
+# day only) when the proposal is at least this sure; above 1, proposals are only recorded.
+MERIDIEM_ACCEPT_CONFIDENCE = env_float("MERIDIEM_ACCEPT_CONFIDENCE", 0.9, minimum=0.0)
 # The largest image /api/search takes.
 SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
 # The review page asks curators about unverified readings less sure than this.

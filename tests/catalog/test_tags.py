@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from catalog import services
 from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, TimeReading
+from pipeline.clock_time import Meridiem
 from pipeline.embedder import TINY_MODEL, load_embedder
 from pipeline.tagging import DEFAULT_CONCEPTS
 from tests.support import make_video
@@ -58,6 +59,33 @@ def test_a_reading_without_am_pm_gets_a_proposal_with_its_confidence():
     assert reading.meridiem == "unknown", "the proposal never overwrites the reading"
     assert reading.meridiem_proposal in {"am", "pm"}
     assert 0.0 <= reading.meridiem_proposal_confidence <= 1.0
+
+
+def test_a_sure_enough_proposal_decides_the_half_of_the_day_but_never_a_curators_word(settings):
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from catalog.models import Snippet
+    from tests.support import make_snippet
+
+    video = make_video()
+    _scenes(video, [10.0, 12.0])
+    snippet = make_snippet(3 * 60 + 15, video=video, meridiem=Meridiem.UNKNOWN, start=10.0)
+    verified = make_snippet(4 * 60 + 20, video=video, meridiem=Meridiem.UNKNOWN, start=10.0)
+    TimeReading.objects.filter(pk=verified.reading_id).update(verified_by=User.objects.create_user("c"),
+                                                              verified_at=timezone.now())  # fmt: skip
+
+    services.video_tag(video=video)  # the test default threshold (2.0) only records proposals
+    reading = TimeReading.objects.get(pk=snippet.reading_id)
+    assert reading.meridiem == "unknown" and reading.meridiem_proposal in {"am", "pm"}
+    settings.MERIDIEM_ACCEPT_CONFIDENCE = reading.meridiem_proposal_confidence  # just sure enough
+    services.video_tag(video=video)
+
+    reading.refresh_from_db()
+    assert reading.meridiem == reading.meridiem_proposal
+    expected = 3 * 60 + 15 + (720 if reading.meridiem == "pm" else 0)
+    assert Snippet.objects.get(pk=snippet.pk).minute_of_day == expected
+    assert TimeReading.objects.get(pk=verified.reading_id).meridiem == "unknown", "a curator's reading stays"
 
 
 def _tag(scene: SceneEmbedding, name: str, score: float) -> None:
