@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import Avg, Count, Exists, F, FloatField, Func, IntegerField, Max, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
@@ -33,6 +32,9 @@ from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
 
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
     from pipeline.embedder import ClipEmbedder
 
 
@@ -456,6 +458,22 @@ class SceneFilters:
         return condition
 
 
+class ShotNumber(Func):
+    """Which shot of its video a frame is in (0 for the first): how many of the video's shot
+    boundaries come at or before its second. Counted in the database, so that a page of results
+    doesn't carry each video's list of boundaries (a thousand for a long film) to Python."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: object) -> tuple[str, tuple]:
+        (boundaries, boundary_params), (second, second_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        sql = (f"(SELECT count(*) FROM jsonb_array_elements_text(COALESCE({boundaries}, '[]'::jsonb)) AS cut(at)"
+               f" WHERE cut.at::float8 <= {second})")  # fmt: skip
+        return sql, (*boundary_params, *second_params)
+
+
 @dataclass(frozen=True)
 class SceneHit:
     scene: SceneEmbedding
@@ -475,8 +493,10 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         .filter(filters.q())
         .select_related("video", "snippet__reading", "snippet__video")
         # A page of results needs neither the vectors nor the videos' yt-dlp info (kilobytes each).
-        .defer("embedding", "video__info", "snippet__video__info", "snippet__video__shot_boundaries")
-    )
+        .defer("embedding", "video__info", "video__shot_boundaries", "snippet__video__info",
+               "snippet__video__shot_boundaries")
+        .annotate(shot=ShotNumber("video__shot_boundaries", "second"))
+    )  # fmt: skip
     query = HalfVector(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
@@ -493,7 +513,7 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
     hits: list[SceneHit] = []
     seen: set[tuple[int, int]] = set()
     for scene in found:
-        shot = (scene.video_id, bisect.bisect_right(scene.video.shot_boundaries or [], scene.second))
+        shot = (scene.video_id, scene.shot)
         if shot in seen:
             continue
         seen.add(shot)
