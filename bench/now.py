@@ -13,24 +13,15 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.server import served
 
 
 def _client(url: str, deadline: float, latencies: list[float], errors: list[str], interval: float | None,
@@ -94,12 +85,6 @@ def run_load(url: str, concurrency: int, duration: float, rate: float | None = N
     }
 
 
-def _manage(var_dir: str, *args: str, **popen: object) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env["CLOCKWEB_VAR_DIR"] = var_dir
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
-
-
 def _both_loads(url: str, args: argparse.Namespace) -> dict[str, object]:
     """Saturation (how many requests per second the server answers; with closed-loop clients the
     latency there is just the queue, concurrency / throughput) and a paced run at --rate, where the
@@ -130,29 +115,10 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    with tempfile.TemporaryDirectory(prefix="clockweb-bench-") as var_dir:
-        _manage(var_dir, "migrate", "--noinput", stdout=subprocess.DEVNULL).wait()
-        seed = "from bench.seed import seed_every_minute; print(seed_every_minute(2))"
-        _manage(var_dir, "shell", "-c", seed, stdout=subprocess.DEVNULL).wait()
-        port = _free_port()
-        server = _manage(
-            var_dir, "serve", "--no-worker", "--port", str(port), "--web-workers", str(args.web_workers),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}/api/now?tz=Europe/Paris"
-            for _ in range(300):
-                try:
-                    if run_load(url, 1, 0.05)["requests"]:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.2)
-            result.update({"web_workers": args.web_workers, "cpus": os.cpu_count()})
-            result.update(_both_loads(url, args))
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=60)
+    seed = "from bench.seed import seed_every_minute; print(seed_every_minute(2))"
+    with served(seed=seed, web_workers=args.web_workers) as base:
+        result.update({"web_workers": args.web_workers, "cpus": os.cpu_count()})
+        result.update(_both_loads(f"{base}/api/now?tz=Europe/Paris", args))
     print(json.dumps(result))
 
 

@@ -39,3 +39,26 @@ def seed_every_minute(clips_per_minute: int) -> int:
             )
             created += 1
     return created
+
+
+@transaction.atomic
+def seed_scenes(count: int, model_name: str, seed: int = 3) -> int:
+    """`count` scene vectors (random unit vectors: search cost does not depend on their meaning)
+    spread over the benchmark film, each its own shot, half of them on a clip."""
+    import numpy as np
+
+    from catalog.models import SceneEmbedding
+
+    video = Video.objects.get(external_id="bench-video")
+    Video.objects.filter(pk=video.pk).update(shot_boundaries=[index + 0.5 for index in range(count)])
+    snippets = list(Snippet.objects.filter(video=video).order_by("id"))
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(count, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    SceneEmbedding.objects.bulk_create(
+        (SceneEmbedding(video=video, second=float(index), model_name=model_name, embedding=vector.tolist(),
+                        snippet=snippets[index % len(snippets)] if index % 2 == 0 and snippets else None)
+         for index, vector in enumerate(vectors)),
+        batch_size=2000,
+    )  # fmt: skip
+    return count

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,7 @@ from pipeline.schedule import Clip, MinutePlan, plan_day
 from pipeline.tagging import Segment, appearance_segments
 
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
+    import numpy as np
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
@@ -396,6 +398,15 @@ def scene_embedder() -> ClipEmbedder:
     return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
 
 
+@lru_cache(maxsize=2048)
+def _text_vector(embedder: ClipEmbedder, text: str) -> np.ndarray:
+    """A text query's vector, kept per process: popular searches are asked again and again, and
+    embedding text costs tens of milliseconds of CPU."""
+    vector = embedder.embed_texts([text])[0]
+    vector.setflags(write=False)  # shared between calls: nobody may change it
+    return vector
+
+
 def search_vector(*, text: str | None, image: object = None, frame: int | None = None) -> tuple[list[float], str]:
     """The query as one unit vector, and the model whose vectors it compares with: a stored frame's
     own vector, and/or the text and/or image embedded (several: their mean direction). A frame
@@ -419,7 +430,7 @@ def search_vector(*, text: str | None, image: object = None, frame: int | None =
             raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
         model_name = embedder.name
         if text is not None:
-            parts.append(embedder.embed_texts([text])[0])
+            parts.append(_text_vector(embedder, text))
         if image is not None:
             parts.append(embedder.embed_images([image])[0])
     vector = np.mean(parts, axis=0)

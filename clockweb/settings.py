@@ -62,11 +62,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _secret_key(var_dir: Path) -> str:
-    """SECRET_KEY from the environment, or one generated once and kept in var/secret_key."""
+def _secret_key(var_dir: Path, *, served_to_others: bool) -> str:
+    """SECRET_KEY from the environment, or (on a machine that serves only itself, as `make run`
+    does) one generated once and kept in var/secret_key."""
     from_env = env_str("SECRET_KEY")
     if from_env:
         return from_env
+    if served_to_others:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. A site served to others (ALLOWED_HOSTS beyond this machine's loopback "
+            "names, or BEHIND_TLS_PROXY=1) takes its secret key from the environment only: set SECRET_KEY "
+            "to 50 or more random characters, the same on every machine of the site, e.g. from "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     key_file = var_dir / "secret_key"
     if not key_file.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
@@ -93,8 +101,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # -- core ----------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = _secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# A TLS-terminating proxy (nginx, a load balancer, an ingress) sits in front and sets X-Forwarded-Proto.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
+# Production: the site answers to names other than this machine's own loopback ones.
+SERVED_TO_OTHERS = BEHIND_TLS_PROXY or not set(ALLOWED_HOSTS) <= {"127.0.0.1", "localhost", "[::1]", "::1"}
+SECRET_KEY = _secret_key(VAR_DIR, served_to_others=SERVED_TO_OTHERS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_TZ = True
@@ -112,6 +124,9 @@ WEB_PORT = env_int("WEB_PORT", 8000, minimum=1)
 # 43 ms with 2 workers x 4 threads). Media is best served by a proxy (see docker/nginx.conf).
 WEB_WORKERS = env_int("WEB_WORKERS", 4, minimum=1)
 WEB_THREADS = env_int("WEB_THREADS", 1, minimum=1)
+# Seconds a gunicorn worker may spend on one request before it is restarted. A worker's first
+# search loads the CLIP model (torch, open_clip: tens of seconds on a busy small machine).
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 120, minimum=10)
 # `serve` on an empty catalog renders the demo library and queues it through the pipeline.
 DEMO_ON_EMPTY = env_bool("CLOCKWEB_DEMO_ON_EMPTY", True)
 # Serve uploaded and generated media (snippets, thumbnails) from the app itself, with
@@ -140,6 +155,9 @@ LOGOUT_REDIRECT_URL = "/"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Both before anything reads the body or serves a file (see clockweb/middleware.py).
+    "clockweb.middleware.content_security_policy",
+    "clockweb.middleware.request_body_limit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -233,6 +251,9 @@ else:
 # Each task worker process saves a heartbeat this often; /healthz counts the ones seen in the
 # last three periods.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0, minimum=1.0)
+# A task that loses the database (a restart, a failover) waits this long for it to come back,
+# then runs again (stages are idempotent) instead of failing.
+TASK_DATABASE_WAIT_SECONDS = env_float("TASK_DATABASE_WAIT_SECONDS", 120.0, minimum=0.0)
 
 # One cache every process shares (rate limits count across all web processes): Redis when there
 # is one, else a table in the database.
@@ -243,8 +264,26 @@ else:
 
 # -- API -----------------------------------------------------------------------------------
 
+
+def _throttle_rate(name: str, raw: str) -> str:
+    """A rate as DRF reads it: requests per second, minute, hour or day ("60/min", "30/hour")."""
+    number, _, period = raw.partition("/")
+    if not (number.isdigit() and int(number) > 0 and period[:1] in {"s", "m", "h", "d"}):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; write it like 60/min, 30/hour or 1000/day")
+    return raw
+
+
+# Rate limits (catalog/api.py), per user, or per client address for anonymous requests; counted
+# in the shared cache, so across every web process. /api/now has none: it is the live clock.
+SEARCH_RATE = _throttle_rate("SEARCH_RATE", env_str("SEARCH_RATE", "60/min"))
+INGEST_RATE = _throttle_rate("INGEST_RATE", env_str("INGEST_RATE", "30/hour"))
+# Proxies in front of the app that append to X-Forwarded-For (nginx in docker-compose: 1). The
+# client's address is taken that many entries from the end; 0 uses the connection's address.
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers each operation can give (catalog/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "catalog.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -252,6 +291,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "NUM_PROXIES": PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "clockweb API",
@@ -337,11 +377,56 @@ SCHEDULE_REFRESH_SECONDS = env_float("SCHEDULE_REFRESH_SECONDS", 5.0, minimum=0.
 
 # -- security ------------------------------------------------------------------------------
 
+# `manage.py check --deploy` passes with BEHIND_TLS_PROXY=1, DEBUG off, a real SECRET_KEY and the
+# site's ALLOWED_HOSTS (tests/clockweb/test_security.py). Plain http://127.0.0.1 (make run) keeps
+# working: cookies are marked secure and HTTPS is enforced only behind a TLS proxy.
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("BEHIND_TLS_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
+# Plain-HTTP requests are redirected to HTTPS, except health probes, which ask the pod or container
+# directly over HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", BEHIND_TLS_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS: browsers use HTTPS only, for this long. Sent over HTTPS only; a year by default behind TLS.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if BEHIND_TLS_PROXY else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Only says the site consents to browsers' preload lists; it is listed only if someone submits it.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# The Content-Security-Policy of every response (clockweb/middleware.py): pages run only the site's
+# own script files and style sheets (no inline script, style or event handler), and play media from
+# the site. `json_script` data blocks are not scripts and need nothing.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:"],
+    "style-src": ["'self'"],
+    "script-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# The API's own HTML pages (Swagger UI, Redoc, DRF's browsable API) are third-party pages with inline
+# styles, and Redoc starts a worker from a blob: URL: answers under /api/ alone get this policy.
+SECURE_CSP_API_PATH = "/api/"
+SECURE_CSP_API = {
+    **SECURE_CSP,
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "worker-src": ["'self'", "blob:"],
+}
+
+# Request bodies (clockweb/middleware.py refuses larger ones with a 413 before anything reads them).
+# Forms and JSON: Django's own limit, kept explicit (DRF's JSON parser would not check it by itself).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# File uploads (multipart; only /api/search takes one, an image): the image and the form around it.
+UPLOAD_MAX_BODY_SIZE = (SEARCH_MAX_UPLOAD_MB + 1) * 1024 * 1024
+# An upload larger than this goes to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # -- logging -------------------------------------------------------------------------------
 

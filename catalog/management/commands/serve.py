@@ -71,6 +71,8 @@ class Command(BaseCommand):
                 str(settings.WEB_THREADS),
                 "--graceful-timeout",
                 "10",
+                "--timeout",
+                str(settings.WEB_TIMEOUT),
             ]
             gunicorn += ["--access-logfile", "-", "--no-control-socket"]
             children["web"] = self._spawn(gunicorn)
