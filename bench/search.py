@@ -5,10 +5,15 @@ Targets, on 2 CPU cores with the embedded database: recall@10 >= 0.95 at 1,000,0
 query time <= 30 ms; filtered queries at 10% and 1% selectivity always fill k=10; the index build
 time and memory reported; embedding throughput >= 0.7 of a bare forward pass at the same batch size.
 
-The data is synthetic and says so in the output. Real CLIP frame embeddings are clustered, so each
-vector is one of CLUSTERS random unit directions plus isotropic Gaussian noise, normalized; the noise
-puts a vector at a mean cosine of about 0.85 from its centre (about 0.72 between two vectors of a
-cluster, about 0 across clusters). The rows go into the real `catalog_sceneembedding` table, with its
+The data is synthetic and says so in the output. Two distributions (--distribution):
+- `scenes` (the default) is shaped like CLIP frame embeddings: every vector shares one mean
+  direction (CLIP's image embeddings sit in a narrow cone: unrelated frames are at a cosine of about
+  0.4), belongs to one of TOPICS topics (about 0.55 within a topic) and one of SCENES scenes
+  (twenty-odd frames of a shot, about 0.92 to each other).
+- `clusters` is a stress case: CLUSTERS unrelated random directions (cosine about 0 across them)
+  with noise around each (about 0.72 within). Isolated clusters are the worst case for an HNSW graph
+  built with m=16, ef_construction=64: its neighbour links stay inside clusters.
+The rows go into the real `catalog_sceneembedding` table, with its
 real HNSW index, spread over bench videos with one frame per second and one shot per frame (the
 search keeps one result per shot). 10% of the videos match a duration filter; a random 1% of the
 rows carry a bench tag. Queries go through the real code path, `catalog.selectors.scene_search`.
@@ -37,9 +42,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DIMS = 512
-CLUSTERS = 2000
+CLUSTERS = 2000  # the `clusters` distribution
 CENTRE_COSINE = 0.85  # the noise is chosen so that a vector's mean cosine to its cluster centre is about this
 NOISE_SIGMA = math.sqrt((1 / CENTRE_COSINE**2 - 1) / DIMS)  # per coordinate, before normalizing
+TOPICS, SCENES = 100, 50_000  # the `scenes` distribution
+# Squared weights of the shared, topic and scene directions: the cosines between unrelated frames,
+# and within a topic, come out at about 0.40 and 0.55.
+MEAN_SHARE, TOPIC_SHARE = 0.40, 0.15
+FRAME_COSINE = 0.96  # a frame's cosine to its scene (so about 0.92 between two frames of a scene)
+FRAME_SIGMA = math.sqrt((1 / FRAME_COSINE**2 - 1) / DIMS)
 CHUNK = 50_000  # rows generated (and copied) at a time; the data depends on it, so it is fixed
 MODEL_NAME = "bench-search/synthetic-clusters"
 EXTRACTOR = "bench-search"
@@ -70,35 +81,60 @@ class Layout:
         self.max_duration = 1.5 * self.per_video  # the filter: short videos last per_video s, the others twice that
 
 
-def centres(seed: int) -> np.ndarray:
+def centres(seed: int, distribution: str) -> tuple[np.ndarray, float]:
+    """The directions vectors are drawn around, and the noise per coordinate."""
     rng = np.random.default_rng([seed, 0])
-    out = rng.standard_normal((CLUSTERS, DIMS), dtype=np.float32)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def unit(rows: int) -> np.ndarray:
+        out = rng.standard_normal((rows, DIMS), dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    if distribution == "clusters":
+        return unit(CLUSTERS), NOISE_SIGMA
+    mean, topics, own = unit(1), unit(TOPICS), unit(SCENES)
+    topic_of = rng.integers(0, TOPICS, SCENES)
+    scenes = (math.sqrt(MEAN_SHARE) * mean + math.sqrt(TOPIC_SHARE) * topics[topic_of]
+              + math.sqrt(1 - MEAN_SHARE - TOPIC_SHARE) * own)  # fmt: skip
+    return scenes / np.linalg.norm(scenes, axis=1, keepdims=True), FRAME_SIGMA
 
 
-def sample(rng: np.random.Generator, centre: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors (float32) around random cluster centres, and their clusters."""
-    labels = rng.integers(0, CLUSTERS, count)
-    vectors = centre[labels] + NOISE_SIGMA * rng.standard_normal((count, DIMS), dtype=np.float32)
+def sample(rng: np.random.Generator, centre: np.ndarray, sigma: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (float32) around random centres, and their centres."""
+    labels = rng.integers(0, len(centre), count)
+    vectors = centre[labels] + sigma * rng.standard_normal((count, DIMS), dtype=np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), labels
 
 
-def generate(n: int, seed: int) -> tuple[np.ndarray, float]:
+def generate(n: int, seed: int, distribution: str) -> tuple[np.ndarray, float]:
     """All n vectors as stored (float16, as halfvec keeps them), and their mean cosine to their centre."""
-    centre = centres(seed)
+    centre, sigma = centres(seed, distribution)
     data = np.empty((n, DIMS), np.float16)
     cosines = []
     for index, start in enumerate(range(0, n, CHUNK)):
-        vectors, labels = sample(np.random.default_rng([seed, 1, index]), centre, min(CHUNK, n - start))
+        vectors, labels = sample(np.random.default_rng([seed, 1, index]), centre, sigma, min(CHUNK, n - start))
         data[start : start + len(vectors)] = vectors
         cosines.append(float(np.mean(np.einsum("ij,ij->i", vectors[:2000], centre[labels[:2000]]))))
     return data, float(np.mean(cosines))
 
 
-def queries(count: int, seed: int) -> np.ndarray:
+def queries(count: int, seed: int, distribution: str) -> np.ndarray:
     """Fresh samples of the same distribution (not stored rows)."""
-    vectors, _ = sample(np.random.default_rng([seed, 2]), centres(seed), count)
+    centre, sigma = centres(seed, distribution)
+    vectors, _ = sample(np.random.default_rng([seed, 2]), centre, sigma, count)
     return vectors
+
+
+def describe(distribution: str) -> str:
+    if distribution == "clusters":
+        return (
+            f"{CLUSTERS} random unit centres; each vector = centre + N(0, sigma^2 I), normalized, stored as "
+            "halfvec; cluster independent of video"
+        )
+    return (
+        f"CLIP-like: a shared mean direction (weight^2 {MEAN_SHARE}), {TOPICS} topics (weight^2 {TOPIC_SHARE}) "
+        f"and {SCENES:,} scenes; each vector = its scene + N(0, sigma^2 I), normalized, stored as halfvec; "
+        "scene independent of video"
+    )
 
 
 def as_stored(vectors: np.ndarray) -> np.ndarray:
@@ -584,6 +620,8 @@ def main() -> None:
     parser.add_argument("--filtered-queries", type=int, default=100, help="queries per filter")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-search")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--distribution", choices=["scenes", "clusters"], default="scenes",
+                        help="CLIP-like scenes (default), or isolated clusters (a stress case)")  # fmt: skip
     parser.add_argument("--rebuild", action="store_true", help="load the rows and build the index again")
     parser.add_argument("--ef-search", type=_int_list, default=[40, 64, 100, 200], metavar="LIST",
                         help="comma-separated hnsw.ef_search values (the settings' default is added)")  # fmt: skip
@@ -613,13 +651,13 @@ def main() -> None:
 
     phase("start_database")
     layout = Layout(args.vectors)
-    log(f"generating {layout.n:,} vectors ({CLUSTERS} clusters, noise sigma {NOISE_SIGMA:.4f})")
-    data, centre_cosine = generate(layout.n, args.seed)
+    log(f"generating {layout.n:,} vectors ({describe(args.distribution)})")
+    data, centre_cosine = generate(layout.n, args.seed, args.distribution)
     phase("generate")
 
     state_path = Path(settings.VAR_DIR) / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    wanted = {"n": layout.n, "seed": args.seed, "dims": DIMS, "clusters": CLUSTERS, "noise_sigma": NOISE_SIGMA,
+    wanted = {"n": layout.n, "seed": args.seed, "dims": DIMS, "distribution": describe(args.distribution),
               "per_video": layout.per_video, "chunk": CHUNK, "model_name": MODEL_NAME}  # fmt: skip
     stored = _scalar(f"SELECT count(*) FROM {TABLE} WHERE model_name = %s", [MODEL_NAME])
     has_index = _scalar("SELECT to_regclass(%s) IS NOT NULL", [INDEX])
@@ -647,7 +685,7 @@ def main() -> None:
         scene = SceneEmbedding.objects.get(video=video, second=row % layout.per_video, model_name=MODEL_NAME)
         assert np.array_equal(np.asarray(scene.vector, np.float16), data[row]), f"row {row} differs"
 
-    query = queries(max(args.queries, args.filtered_queries), args.seed)
+    query = queries(max(args.queries, args.filtered_queries), args.seed, args.distribution)
     query_stored = as_stored(query)
     short, tagged = rows.short_mask(), rows.tag_mask()
     log("exact top-10 in numpy")
@@ -660,7 +698,7 @@ def main() -> None:
     warm_mb = warm_cache()
     from catalog.selectors import SceneFilters
 
-    warm_queries = queries(300, args.seed + 1)
+    warm_queries = queries(300, args.seed + 1, args.distribution)
     default_ef = settings.SEARCH_EF_SEARCH
     settings.SEARCH_EF_SEARCH = max([*args.ef_search, default_ef])
     warm_started = time.perf_counter()
@@ -737,9 +775,7 @@ def main() -> None:
                      "pgvector": _scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'"),
                      "shared_buffers": _scalar("SHOW shared_buffers"), "embedded": True},
         "data": {"n": layout.n, "dims": DIMS, "seed": args.seed, "synthetic": True,
-                 "distribution": f"{CLUSTERS} random unit centres; each vector = centre + N(0, sigma^2 I), "
-                                 "normalized, stored as halfvec; cluster independent of video",
-                 "clusters": CLUSTERS, "noise_sigma": round(NOISE_SIGMA, 5),
+                 "distribution": args.distribution, "description": describe(args.distribution),
                  "mean_cosine_to_centre": round(centre_cosine, 4), "videos": layout.videos,
                  "rows_per_video": layout.per_video, "shots": "one per frame (each second its own shot)",
                  "model_name": MODEL_NAME},
