@@ -10,7 +10,7 @@ import numpy as np
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from PIL import Image, UnidentifiedImageError
 from rest_framework import generics, serializers, status
 from rest_framework.decorators import (
@@ -19,6 +19,7 @@ from rest_framework.decorators import (
     parser_classes,
     permission_classes,
     renderer_classes,
+    throttle_classes,
 )
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import MultiPartParser
@@ -26,12 +27,14 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from catalog import selectors, services, tasks
 from catalog.models import ClockSighting, Concept, Video
 from catalog.serializers import (
     AppearanceQuerySerializer,
     AppearanceSerializer,
+    ErrorSerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
     MinutesSerializer,
@@ -50,6 +53,27 @@ from catalog.serializers import (
 )
 from pipeline.clock_time import format_minute_of_day
 from pipeline.coverage import coverage
+
+
+class _SettingsRateThrottle(UserRateThrottle):
+    """Per user, or per client address when anonymous, at the rate the setting `rate_setting` names,
+    counted in the shared cache. The rate is read at each request (DRF's own throttles read theirs
+    once, at import, so a changed setting would go unseen)."""
+
+    rate_setting = ""
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.rate_setting)
+
+
+class SearchRateThrottle(_SettingsRateThrottle):
+    scope = "search"
+    rate_setting = "SEARCH_RATE"
+
+
+class IngestRateThrottle(_SettingsRateThrottle):
+    scope = "ingest"
+    rate_setting = "INGEST_RATE"
 
 
 def _query(serializer_class: type, request: Request) -> dict:
@@ -142,11 +166,15 @@ def now(request: Request) -> HttpResponse:
     request={
         "multipart/form-data": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}}
     },
-    responses=SearchResultSerializer,
+    responses={
+        200: SearchResultSerializer,
+        503: OpenApiResponse(ErrorSerializer, "Search is unavailable: no CLIP model could be loaded."),
+    },
 )
 @api_view(["GET", "POST"])
 @parser_classes([MultiPartParser])
 @permission_classes([AllowAny])  # POST only carries the image; searching writes nothing
+@throttle_classes([SearchRateThrottle])  # each search runs the CLIP model
 def search(request: Request) -> Response:
     """Scenes by meaning: text (q), an uploaded image (POST, field `image`), a stored frame, or text
     and image together; with filters; one result per shot; paginated."""
@@ -187,8 +215,12 @@ def search_image(upload: object) -> np.ndarray:
             if opened.width * opened.height > 40_000_000:
                 raise ValueError(f"the image is {opened.width}x{opened.height} pixels; at most 40 megapixels")
             return np.asarray(opened.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"not an image that can be read ({type(error).__name__})") from None
+    except Image.DecompressionBombError:  # Pillow itself refuses to open one this large
+        raise ValueError("the image has far more than 40 megapixels; at most 40 megapixels") from None
+    except UnidentifiedImageError:
+        raise ValueError("not an image that can be read: not in a known image format (PNG, JPEG, WebP, ...)") from None
+    except OSError as error:  # Pillow's words: "image file is truncated (12 bytes not processed)"
+        raise ValueError(f"not an image that can be read: {error}") from None
 
 
 @extend_schema(responses=VideoTagSerializer(many=True))
@@ -236,6 +268,7 @@ _now_params = _MinuteCache(size=256)
 @extend_schema(request=IngestRequestSerializer, responses={202: IngestResponseSerializer})
 @api_view(["POST"])
 @permission_classes([IsAdminUser])
+@throttle_classes([IngestRateThrottle])  # each source sends the workers to other sites
 def ingest(request: Request) -> Response:
     """Staff only: record sources and queue their discovery and downloads for the workers."""
     body = IngestRequestSerializer(data=request.data)
@@ -255,7 +288,10 @@ def ingest(request: Request) -> Response:
     return Response(IngestResponseSerializer({"sources": sources}).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(request=None, responses={202: VideoSerializer})
+@extend_schema(
+    request=None,
+    responses={202: VideoSerializer, 409: OpenApiResponse(ErrorSerializer, "Only failed or stuck downloads retry.")},
+)
 @api_view(["POST"])
 @permission_classes([IsAdminUser])
 def retry_video(request: Request, pk: int) -> Response:

@@ -7,8 +7,11 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_q.signals import post_spawn
+        from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-        from catalog.tasks import start_heartbeat
+        from catalog.tasks import journal_task_end, journal_task_start, start_heartbeat
 
         post_spawn.connect(start_heartbeat, dispatch_uid="clockweb-worker-heartbeat")
+        # Which task each worker runs, so that a killed worker's task is handed out again at once.
+        pre_execute.connect(journal_task_start, dispatch_uid="clockweb-task-journal-start")
+        post_execute_in_worker.connect(journal_task_end, dispatch_uid="clockweb-task-journal-end")

@@ -344,6 +344,9 @@ class WorkerHeartbeat(models.Model):
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField(db_index=True)
+    # The task it runs now ({} when idle): func, args, name, django-q2's task id and broker ack id.
+    # If the process dies, another worker hands the task out again at once (catalog.tasks).
+    task = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["host", "pid"], name="heartbeat_one_per_process")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, FloatField, Func, IntegerField, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
@@ -34,8 +35,6 @@ from pipeline.tagging import Segment, appearance_segments
 
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
     import numpy as np
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql.compiler import SQLCompiler
 
     from pipeline.embedder import ClipEmbedder
 
@@ -469,22 +468,6 @@ class SceneFilters:
         return condition
 
 
-class ShotNumber(Func):
-    """Which shot of its video a frame is in (0 for the first): how many of the video's shot
-    boundaries come at or before its second. Counted in the database, so that a page of results
-    doesn't carry each video's list of boundaries (a thousand for a long film) to Python."""
-
-    output_field = IntegerField()
-
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: object) -> tuple[str, tuple]:
-        (boundaries, boundary_params), (second, second_params) = (
-            compiler.compile(expression) for expression in self.get_source_expressions()
-        )
-        sql = (f"(SELECT count(*) FROM jsonb_array_elements_text(COALESCE({boundaries}, '[]'::jsonb)) AS cut(at)"
-               f" WHERE cut.at::float8 <= {second})")  # fmt: skip
-        return sql, (*boundary_params, *second_params)
-
-
 @dataclass(frozen=True)
 class SceneHit:
     scene: SceneEmbedding
@@ -506,7 +489,6 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         # A page of results needs neither the vectors nor the videos' yt-dlp info (kilobytes each).
         .defer("embedding", "video__info", "video__shot_boundaries", "snippet__video__info",
                "snippet__video__shot_boundaries")
-        .annotate(shot=ShotNumber("video__shot_boundaries", "second"))
     )  # fmt: skip
     query = HalfVector(vector)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -521,10 +503,14 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         found = list(scenes.annotate(distance=exact).order_by("distance")[:fetch])
     # relaxed_order may return neighbours slightly out of order; put them back in order.
     found.sort(key=lambda scene: scene.distance)
+    # Each video's shot boundaries, read once per video rather than once per result.
+    boundaries = dict(
+        Video.objects.filter(pk__in={scene.video_id for scene in found}).values_list("pk", "shot_boundaries")
+    )
     hits: list[SceneHit] = []
     seen: set[tuple[int, int]] = set()
     for scene in found:
-        shot = (scene.video_id, scene.shot)
+        shot = (scene.video_id, bisect.bisect_right(boundaries.get(scene.video_id) or [], scene.second))
         if shot in seen:
             continue
         seen.add(shot)

@@ -15,6 +15,12 @@ from pipeline.clock_time import format_minute_of_day, known_time_zones, parse_cl
 # -- output --------------------------------------------------------------------------------
 
 
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer but a validation error (400)."""
+
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+
+
 class VideoSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Video
@@ -168,9 +174,18 @@ class VideoQuerySerializer(serializers.Serializer):
     source = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
+class _TextField(serializers.CharField):
+    """Text only: DRF's CharField would take the number 42 as the text "42"."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class IngestRequestSerializer(serializers.Serializer):
     sources = serializers.ListField(
-        child=serializers.CharField(max_length=4096, trim_whitespace=True),
+        child=_TextField(max_length=4096, trim_whitespace=True),
         min_length=1,
         max_length=100,
         help_text="URLs (any site yt-dlp supports), playlist or channel URLs, or searches such as "

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
+import logging
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -39,7 +43,7 @@ from pipeline import ytdlp
 from pipeline.clock_time import ClockTime, Meridiem, format_minute_of_day
 from pipeline.ffmpeg import ffmpeg_binary
 from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
-from pipeline.probe import NotAVideo, VideoProbe, probe_video
+from pipeline.probe import NotAVideo, VideoProbe, VideoTooLarge, probe_video
 from pipeline.ytdlp import ProgressCallback
 
 if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
@@ -48,9 +52,13 @@ if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
     from pipeline.reader import ClockReader
     from pipeline.scan import ScanResult
 
+logger = logging.getLogger(__name__)
+
 # Namespaces for PostgreSQL advisory locks (pg_advisory_lock(namespace, key)).
 _LOCK_VIDEO = 7001
 _LOCK_DOWNLOAD_SLOT = 7002
+# Scan, cut and embed of one video: one at a time, on any machine (see _video_work).
+_LOCK_VIDEO_WORK = 7003
 
 
 def source_create(
@@ -79,6 +87,133 @@ def worker_heartbeats_prune(*, older_than_seconds: float = 86400) -> int:
     """Forget workers not seen for a day (their processes are long gone)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return WorkerHeartbeat.objects.filter(seen_at__lt=cutoff).delete()[0]
+
+
+def worker_task_set(*, queue: str, host: str, pid: int, started_at: datetime, task: dict[str, object]) -> None:
+    """Record the task a worker process runs now ({} once it is done), so that the task can be
+    handed out again at once if the process dies in the middle of it."""
+    WorkerHeartbeat.objects.update_or_create(
+        host=host, pid=pid, defaults={"queue": queue, "started_at": started_at, "seen_at": timezone.now(), "task": task}
+    )
+
+
+def worker_forget(*, heartbeat: WorkerHeartbeat) -> dict[str, object] | None:
+    """Remove the heartbeat of a worker process that has died, and return the task it was running
+    ({} when none); None when another process is dealing with it (or did already)."""
+    with transaction.atomic():
+        row = (
+            WorkerHeartbeat.objects.select_for_update(skip_locked=True)
+            .filter(pk=heartbeat.pk, started_at=heartbeat.started_at)
+            .first()
+        )
+        if row is None:
+            return None
+        row.delete()
+    return row.task or {}
+
+
+def video_give_up_after_crashes(*, video_id: int, stage: str, crashes: int) -> None:
+    """A stage killed its worker again and again (out of memory, say): stop retrying, and say so.
+    A download or scan leaves the video failed; a cut or embed leaves it processed, with the error."""
+    message = (
+        f"{stage} stopped: the worker died {crashes} times while running it (killed, or out of memory); "
+        "it is not retried again on its own"
+    )
+    fields: dict[str, object] = {"error": message}
+    if stage in {"download", "scan"}:
+        fields["status"] = Video.Status.FAILED
+    Video.objects.filter(pk=video_id).update(**fields)
+
+
+# -- files a crash or a full disk can leave behind --------------------------------------------
+
+
+class DiskFull(OSError):
+    """No space left where a stage writes its files; the message says where. Nothing partial is kept."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    if isinstance(error, DiskFull) or (isinstance(error, OSError) and error.errno in {errno.ENOSPC, errno.EDQUOT}):
+        return True
+    # ffmpeg and yt-dlp report it in their own words.
+    text = str(error)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def _disk_full(what: str, folder: Path, error: BaseException) -> DiskFull:
+    return DiskFull(f"disk full: no space left for {what} in {folder} ({error})")
+
+
+@contextmanager
+def _stage_errors(video: Video, stage: str, folder: Path) -> Iterator[None]:
+    """A failed cut or embed is noted on the video, which stays processed (its sightings are good),
+    and cleared by the next run that succeeds; a full disk is raised as DiskFull."""
+    try:
+        yield
+    except Exception as error:
+        failure = _disk_full(stage, folder, error) if _is_disk_full(error) else error
+        Video.objects.filter(pk=video.pk).update(error=f"{stage} failed: {failure}"[:2000])
+        if failure is error:
+            raise
+        raise failure from error
+    Video.objects.filter(pk=video.pk, error__startswith=f"{stage} failed:").update(error="")
+
+
+def _unreferenced_files_remove(folder: Path, referenced: set[str]) -> int:
+    """Delete the files in `folder` (a video's own folder under MEDIA_ROOT) that no row names:
+    partial files and leftovers of a run that was killed or failed. Returns how many."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    media_root = Path(settings.MEDIA_ROOT)
+    for path in folder.iterdir():
+        if path.is_file() and path.relative_to(media_root).as_posix() not in referenced:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _snippet_leftovers_remove(video: Video) -> int:
+    names = {name for pair in Snippet.objects.filter(video=video).values_list("file", "thumbnail") for name in pair}
+    media_root = Path(settings.MEDIA_ROOT)
+    return sum(
+        _unreferenced_files_remove(media_root / kind / str(video.pk), names) for kind in ("snippets", "thumbnails")
+    )
+
+
+def _frame_leftovers_remove(video: Video) -> int:
+    names = set(SceneEmbedding.objects.filter(video=video).values_list("thumbnail", flat=True))
+    return _unreferenced_files_remove(Path(settings.MEDIA_ROOT) / "frames" / str(video.pk), names)
+
+
+def media_partials_remove(*, older_than_seconds: float) -> int:
+    """Delete partial files of stored videos (`videos/*/.*.part`) older than any task can run:
+    what a worker killed while moving a download into place left behind."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in (Path(settings.MEDIA_ROOT) / "videos").glob("*/.*.part"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+@contextmanager
+def _video_work(video: Video) -> Iterator[None]:
+    """Scan, cut and embed of one video run one at a time, across processes and machines: a second
+    run waits for the first, then does the stage again (each is idempotent). The lock is the
+    database session's, so a worker that dies gives it up with its connection."""
+    with _advisory_lock(_LOCK_VIDEO_WORK, video.pk, wait_seconds=settings.Q_TIMEOUT) as mine:
+        if not mine:
+            raise VideoBusy(f"video #{video.pk} is still being worked on by another process")
+        yield
+
+
+class VideoBusy(RuntimeError):
+    """Another process held the video's work lock for longer than a task may run."""
 
 
 # -- ingest --------------------------------------------------------------------------------
@@ -246,9 +381,17 @@ def _store_file(path: Path, sha256: str, extension: str) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         path.unlink()
-    else:
-        # The work folder may be on another file system than the media; move copies then.
-        shutil.move(path, target)
+        return name
+    # The work folder may be on another file system than the media; move copies then, so copy to a
+    # partial name first: the stored name is whole or absent (media_partials_remove sweeps what a
+    # killed worker leaves).
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        shutil.move(path, partial)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return name
 
 
@@ -258,15 +401,16 @@ def _remove_stored_file(name: str) -> None:
 
 
 def _check_free_disk(expected_bytes: int | None) -> None:
-    media_root = Path(settings.MEDIA_ROOT)
-    media_root.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(media_root).free
-    needed = settings.INGEST_MIN_FREE_MB * 1024**2 + (expected_bytes or 0)
-    if free < needed:
-        raise ytdlp.IngestError(
-            f"not enough free disk space in {media_root}: {ytdlp.human_bytes(free)} free, "
-            f"{ytdlp.human_bytes(needed)} needed (INGEST_MIN_FREE_MB plus the file)"
-        )
+    # The file is downloaded into the work folder, then moved to the media: both need the room.
+    for folder in (Path(settings.MEDIA_ROOT), Path(settings.INGEST_WORK_DIR)):
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        needed = settings.INGEST_MIN_FREE_MB * 1024**2 + (expected_bytes or 0)
+        if free < needed:
+            raise DiskFull(
+                f"disk full: not enough free disk space in {folder}: {ytdlp.human_bytes(free)} free, "
+                f"{ytdlp.human_bytes(needed)} needed (INGEST_MIN_FREE_MB plus the file)"
+            )
 
 
 def _video_fail(video: Video, message: str, *, keep_partial: bool) -> None:
@@ -291,7 +435,12 @@ def _progress_writer(video: Video, also: ProgressCallback | None) -> ProgressCal
         # At most twice a second: progress hooks fire for every chunk.
         if progress.status != "downloading" or now - last_write >= 0.5:
             last_write = now
-            Video.objects.filter(pk=video.pk).update(progress=progress.as_dict(), updated_at=timezone.now())
+            try:
+                Video.objects.filter(pk=video.pk).update(progress=progress.as_dict(), updated_at=timezone.now())
+            except DatabaseError as error:
+                # Progress is for people watching; a database restarting must not stop the download
+                # (the video's own rows are written, or the task retried, once it is complete).
+                logger.warning("download progress of video %s not saved: %s", video.pk, error)
         if also is not None:
             also(progress)
 
@@ -323,16 +472,24 @@ def video_download(*, video: Video, on_progress: ProgressCallback | None = None)
                     on_progress=_progress_writer(video, on_progress),
                 )
             return _video_store_download(video, downloaded)
-        except ytdlp.PermanentIngestError as error:
+        except DiskFull as error:
+            _video_fail(video, str(error), keep_partial=False)
+        except (ytdlp.PermanentIngestError, VideoTooLarge) as error:
             _video_fail(video, str(error), keep_partial=False)
         except NotAVideo as error:
             _video_fail(video, f"not a video: {error}", keep_partial=False)
         except ytdlp.IngestError as error:
-            _video_fail(video, str(error), keep_partial=True)
+            # A full disk (yt-dlp's words): say so, and free the room the partial file took.
+            full = _is_disk_full(error)
+            message = str(_disk_full("the download", video_work_dir(video), error)) if full else str(error)
+            _video_fail(video, message, keep_partial=not full)
         except BaseException as error:
-            # Ctrl-C, a task timeout or a bug: the video must not stay "downloading" for ever.
-            _video_fail(video, f"interrupted: {type(error).__name__}: {error}".rstrip(": "), keep_partial=True)
-            raise
+            if _is_disk_full(error):  # moving the file into the media
+                _video_fail(video, str(_disk_full("the video", Path(settings.MEDIA_ROOT), error)), keep_partial=False)
+            else:
+                # Ctrl-C, a task timeout or a bug: the video must not stay "downloading" for ever.
+                _video_fail(video, f"interrupted: {type(error).__name__}: {error}".rstrip(": "), keep_partial=True)
+                raise
     video.refresh_from_db()
     return video
 
@@ -402,15 +559,27 @@ def _video_mark_duplicate(video: Video, twin: Video | None) -> Video:
     return video
 
 
+# What has no place in stored text from the web or a file system: control characters other than
+# tab and line breaks (NUL, which PostgreSQL refuses; terminal escapes; bells), and the
+# bidirectional overrides and isolates that make a title read backwards ("\u202egnp.exe").
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates: the undecodable bytes of a file name, as Python holds them. UTF-8 has no such
+# characters, so PostgreSQL could not store them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# No field of yt-dlp's info needs more; a hostile page can make its title megabytes long.
+_JSON_STRING_LIMIT = 10_000
+
+
 def clean_text(text: str, limit: int) -> str:
-    """Text from the web, made storable: PostgreSQL refuses NUL characters, and columns have limits."""
-    return (text or "").replace("\x00", "")[:limit]
+    """Text from the web or a file name, made storable and inert: no control characters or
+    bidirectional overrides, undecodable bytes as U+FFFD, and within the column's limit."""
+    return _LONE_SURROGATE.sub("\ufffd", _INVISIBLE.sub("", text or ""))[:limit]
 
 
 def clean_json(value: object) -> object:
-    """The same for JSON: no NUL characters anywhere, keys included."""
+    """The same for JSON, keys included, with strings of at most 10,000 characters."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return clean_text(value, _JSON_STRING_LIMIT)
     if isinstance(value, dict):
         return {clean_json(str(key)): clean_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -440,6 +609,8 @@ def local_file_import(*, source: Source, path: Path) -> Video:
     """Copy one local video file into the catalog. NotAVideo if it is not one; a file already
     in the catalog (same sha256) returns the existing Video."""
     probe = probe_video(path)
+    if probe.duration_seconds > settings.INGEST_MAX_DURATION:
+        raise VideoTooLarge(ytdlp.too_long(probe.duration_seconds, settings.INGEST_MAX_DURATION))
     with path.open("rb") as handle:
         sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     existing = Video.objects.filter(sha256=sha256).first()
@@ -458,14 +629,14 @@ def local_file_import(*, source: Source, path: Path) -> Video:
                 source=source,
                 extractor="local",
                 external_id=sha256,
-                title=path.stem[:500],
+                title=clean_text(path.stem, 500),
                 duration_seconds=probe.duration_seconds,
                 file=name,
                 sha256=sha256,
                 status=Video.Status.DOWNLOADED,
                 downloaded_at=timezone.now(),
                 info={
-                    "local_path": str(path),
+                    "local_path": clean_text(str(path), 4096),
                     "width": probe.width,
                     "height": probe.height,
                     "codec": probe.video_codec,
@@ -529,23 +700,31 @@ def video_scan(*, video: Video, progress: Callable[[float], None] | None = None,
         # Not the video's fault: it stays downloaded, ready for when the models are there.
         Video.objects.filter(pk=video.pk).update(error=str(unavailable)[:2000])
         raise
-    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, error="")
-    path = Path(settings.MEDIA_ROOT) / video.file.name
-    try:
-        result = scan_video(path, detector=detector, reader=reader,
-                            options=ScanOptions(samples_per_second=settings.SCAN_SAMPLES_PER_SECOND,
-                                                keyframe_prepass=prepass),
-                            progress=progress)  # fmt: skip
-    except FrameReadError as error:
-        Video.objects.filter(pk=video.pk).update(status=Video.Status.FAILED, error=str(error)[:2000])
-        video.refresh_from_db()
-        return video
-    except Exception as error:
-        Video.objects.filter(pk=video.pk).update(
-            status=Video.Status.FAILED, error=f"internal error while scanning: {type(error).__name__}: {error}"[:2000]
-        )
-        raise
-    scan_store(video=video, result=result)
+    with _video_work(video):
+        Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, error="")
+        path = Path(settings.MEDIA_ROOT) / video.file.name
+        try:
+            result = scan_video(path, detector=detector, reader=reader,
+                                options=ScanOptions(samples_per_second=settings.SCAN_SAMPLES_PER_SECOND,
+                                                    keyframe_prepass=prepass),
+                                progress=progress)  # fmt: skip
+        except FrameReadError as error:
+            Video.objects.filter(pk=video.pk).update(status=Video.Status.FAILED, error=str(error)[:2000])
+            video.refresh_from_db()
+            return video
+        except Exception as error:
+            Video.objects.filter(pk=video.pk).update(
+                status=Video.Status.FAILED,
+                error=f"internal error while scanning: {type(error).__name__}: {error}"[:2000],
+            )
+            raise
+        except BaseException as error:
+            # A task timeout (django-q2 raises SystemExit) or Ctrl-C: never leave it "processing".
+            Video.objects.filter(pk=video.pk).update(
+                status=Video.Status.FAILED, error=f"interrupted while scanning: {type(error).__name__}"
+            )
+            raise
+        scan_store(video=video, result=result)
     video.refresh_from_db()
     return video
 
@@ -623,25 +802,30 @@ def snippet_window(*, reading: TimeReading, video_duration: float, context: floa
 
 def video_cut(*, video: Video) -> list[Snippet]:
     """Cut a snippet for every accepted reading of the video that has none yet (idempotent: a
-    reading with a ready snippet whose file exists is skipped; files have fixed names)."""
+    reading with a ready snippet whose file exists is skipped; files have fixed names). Files no
+    snippet names (left by a run that was killed, or by a scan since) are deleted first. A failure
+    is noted on the video, which stays processed; a full disk raises DiskFull."""
     if not video.file:
         raise ValueError(f"video #{video.pk} has no file to cut from (status {video.status})")
     source = Path(settings.MEDIA_ROOT) / video.file.name
     probe = probe_video(source)
-    readings = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED).select_related(
-        "sighting"
-    )
-    made = []
-    for reading in readings:
-        existing = Snippet.objects.filter(reading=reading).first()
-        if (
-            existing is not None
-            and existing.status == Snippet.Status.READY
-            and existing.file
-            and (Path(settings.MEDIA_ROOT) / existing.file.name).exists()
-        ):
-            continue
-        made.append(_snippet_cut(reading=reading, video=video, source=source, probe=probe))
+    with _video_work(video):
+        _snippet_leftovers_remove(video)
+        video.refresh_from_db(fields=["shot_boundaries", "error"])  # a scan may have run while we waited
+        accepted = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED)
+        readings = accepted.select_related("sighting")
+        made = []
+        with _stage_errors(video, "cutting", Path(settings.MEDIA_ROOT) / "snippets"):
+            for reading in readings:
+                existing = Snippet.objects.filter(reading=reading).first()
+                if (
+                    existing is not None
+                    and existing.status == Snippet.Status.READY
+                    and existing.file
+                    and (Path(settings.MEDIA_ROOT) / existing.file.name).exists()
+                ):
+                    continue
+                made.append(_snippet_cut(reading=reading, video=video, source=source, probe=probe))
     return made
 
 
@@ -655,10 +839,16 @@ def _snippet_cut(*, reading: TimeReading, video: Video, source: Path, probe: Vid
     clip_name = f"snippets/{video.pk}/{reading.pk}.mp4"
     thumb_name = f"thumbnails/{video.pk}/{reading.pk}.jpg"
     clip_path = Path(settings.MEDIA_ROOT) / clip_name
-    cut_clip(source, clip_path, start=start, duration=end - start, has_audio=probe.has_audio,
-             gpu=_gpu_for_ffmpeg())  # fmt: skip
-    middle = (max(reading.sighting.start_seconds, start) + min(reading.sighting.end_seconds, end)) / 2 - start
-    extract_thumbnail(clip_path, Path(settings.MEDIA_ROOT) / thumb_name, second=min(middle, end - start - 0.1))
+    try:
+        cut_clip(source, clip_path, start=start, duration=end - start, has_audio=probe.has_audio,
+                 gpu=_gpu_for_ffmpeg())  # fmt: skip
+        middle = (max(reading.sighting.start_seconds, start) + min(reading.sighting.end_seconds, end)) / 2 - start
+        extract_thumbnail(clip_path, Path(settings.MEDIA_ROOT) / thumb_name, second=min(middle, end - start - 0.1))
+    except BaseException:
+        # No clip without its thumbnail and row (unless an earlier snippet of the reading names them).
+        if not Snippet.objects.filter(reading=reading, file=clip_name).exists():
+            snippet_files_remove([clip_name, thumb_name])
+        raise
     minute_of_day = reading.clock_time.minutes_of_day[0]
     snippet, _ = Snippet.objects.update_or_create(
         reading=reading,
@@ -906,15 +1096,18 @@ def _live_folder(tz: ZoneInfo) -> Path:
 
 
 def _live_files_prune(unix_minute: int) -> None:
-    """Remove live segments of minutes long past."""
+    """Remove live segments of minutes long past, and what a render killed midway left of them."""
     root = Path(settings.MEDIA_ROOT) / "live"
-    for path in [*root.glob("*/*.ts"), *root.glob("*/.*.done"), *root.glob("*/.*.lock")]:
+    for path in [*root.glob("*/*.ts"), *root.glob("*/.*.done"), *root.glob("*/.*.lock"), *root.glob("*/.*.part")]:
         try:
             minute = int(path.name.lstrip(".").split("-")[0].split(".")[0])
         except ValueError:
             continue
         if minute < unix_minute - settings.LIVE_KEEP_MINUTES:
-            path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 # -- embed (scene search) -----------------------------------------------------------------------
@@ -923,15 +1116,46 @@ def _live_files_prune(unix_minute: int) -> None:
 def video_embed(*, video: Video) -> int:
     """Embed keyframes across the whole video (per shot, from the scan's shot boundaries) and a
     representative frame of each of its snippets; replace the video's earlier vectors of this
-    model in one transaction. Returns how many were stored."""
+    model in one transaction. Returns how many were stored. Frame thumbnails no row names (left
+    by a run that was killed or failed, or replaced now) are deleted; a full disk raises DiskFull."""
+    video.refresh_from_db(fields=["file"])
+    if not video.file:
+        raise ValueError(f"video #{video.pk} has no file to embed (status {video.status})")
+    embedder = selectors.scene_embedder()
+    folder = Path(settings.MEDIA_ROOT) / "frames" / str(video.pk)
+    with _video_work(video):
+        _frame_leftovers_remove(video)
+        try:
+            with _stage_errors(video, "embedding", folder):
+                stored = _video_embed(video, embedder, folder)
+        finally:
+            _frame_leftovers_remove(video)
+    return stored
+
+
+def _jpeg_write(path: Path, image_rgb: np.ndarray, quality: int) -> None:
+    """Write a JPEG whole or not at all; raises OSError (a full disk) where cv2.imwrite says nothing."""
+    import cv2
+
+    written, encoded = cv2.imencode(".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR),
+                                    [cv2.IMWRITE_JPEG_QUALITY, quality])  # fmt: skip
+    if not written:
+        raise ValueError(f"could not encode {path.name} as JPEG")
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        partial.write_bytes(encoded.tobytes())
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _video_embed(video: Video, embedder: ClipEmbedder, folder: Path) -> int:
     import cv2
 
     from pipeline.keyframes import frames_near, keyframe_times
 
     video.refresh_from_db(fields=["file", "shot_boundaries"])  # the scan may have run since it was loaded
-    if not video.file:
-        raise ValueError(f"video #{video.pk} has no file to embed (status {video.status})")
-    embedder = selectors.scene_embedder()
     source = Path(settings.MEDIA_ROOT) / video.file.name
     duration = probe_video(source).duration_seconds or 0.0
     snippet_at: dict[float, Snippet] = {}
@@ -944,7 +1168,6 @@ def video_embed(*, video: Video) -> int:
     )
     frames = list(frames_near(source, times))
     vectors = embedder.embed_images([image for _, image in frames])
-    folder = Path(settings.MEDIA_ROOT) / "frames" / str(video.pk)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for (second, image), vector in zip(frames, vectors, strict=True):
@@ -952,11 +1175,7 @@ def video_embed(*, video: Video) -> int:
         small = cv2.resize(
             image, (round(image.shape[1] * 180 / image.shape[0]) // 2 * 2, 180), interpolation=cv2.INTER_AREA
         )
-        cv2.imwrite(
-            str(Path(settings.MEDIA_ROOT) / name),
-            cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-            [cv2.IMWRITE_JPEG_QUALITY, 80],
-        )
+        _jpeg_write(Path(settings.MEDIA_ROOT) / name, small, 80)
         rows.append(SceneEmbedding(video=video, second=second, snippet=snippet_at.get(second), model_name=embedder.name,
                                    embedding=vector.tolist(), thumbnail=name))  # fmt: skip
     with transaction.atomic():

@@ -1,4 +1,5 @@
-"""Server-rendered pages. Thin: gather from selectors, render a template."""
+"""Server-rendered pages. Thin: gather from selectors, render a template. Pages only read: each
+answers GET and HEAD (405 to anything else); every write goes through the API."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from catalog import selectors, services
 from pipeline import hls
@@ -28,6 +30,7 @@ from pipeline.coverage import coverage
 logger = logging.getLogger(__name__)
 
 
+@require_safe
 def live(request: HttpRequest) -> HttpResponse:
     """The live clock. The page is a shell; static/js/live.js plays the schedule from /api/now."""
     context = {
@@ -43,6 +46,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return user_passes_test(lambda user: user.is_active and user.is_staff)(view)
 
 
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     """The search page; static/js/search.js asks /api/search."""
     return render(request, "catalog/search.html", {"concepts": selectors.concept_names()})
@@ -63,6 +67,7 @@ _BAD_ZONE = "tz: not a known IANA time zone (e.g. Europe/Paris)"
 _prerendering: set[tuple[int, str]] = set()
 
 
+@require_safe
 @never_cache
 def live_playlist(request: HttpRequest) -> HttpResponse:
     """/live.m3u8: the clock as a live HLS stream (see pipeline/hls.py), for VLC, ffplay and TVs."""
@@ -97,6 +102,7 @@ def _prerender(unix_minute: int, tz: ZoneInfo) -> None:
     threading.Thread(target=render, daemon=True).start()
 
 
+@require_safe
 @never_cache
 def live_segment(request: HttpRequest, unix_minute: int, index: int) -> HttpResponse:
     tz = _zone(request)
@@ -112,6 +118,7 @@ def live_segment(request: HttpRequest, unix_minute: int, index: int) -> HttpResp
     return FileResponse(path.open("rb"), content_type="video/mp2t")
 
 
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The database, the task broker and the workers. 503 when the database or the broker fails
@@ -124,6 +131,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": not failing, **report}, status=503 if failing else 200)
 
 
+@require_safe
 def minutes(request: HttpRequest) -> HttpResponse:
     """Browse by minute: a 24x60 heatmap (static/js/minutes.js draws it from /api/minutes/) and
     what the coverage looks like."""
@@ -141,6 +149,7 @@ def minutes(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/minutes.html", context)
 
 
+@require_safe
 def minute(request: HttpRequest, hhmm: str) -> HttpResponse:
     """Every clip that can play at one minute, with its neighbours."""
     try:
@@ -164,6 +173,7 @@ def minute(request: HttpRequest, hhmm: str) -> HttpResponse:
     return render(request, "catalog/minute.html", context)
 
 
+@require_safe
 def video(request: HttpRequest, pk: int) -> HttpResponse:
     """One video: its source and metadata, the player, and a timeline of what was found along it
     (static/js/video.js draws the timeline from the JSON the page embeds)."""
@@ -174,6 +184,7 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/video.html", context)
 
 
+@require_safe
 @staff_required
 def review(request: HttpRequest) -> HttpResponse:
     """The review queue: uncertain and conflicting readings, corrected with the keyboard (static/js/review.js)."""
@@ -182,6 +193,7 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/review.html", context)
 
 
+@require_safe
 @staff_required
 def review_image(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """A review picture of one sighting (made on first request, then kept)."""
@@ -200,6 +212,7 @@ def review_image(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 _review_images_lock = threading.Lock()
 
 
+@require_safe
 @staff_required
 def review_export(request: HttpRequest) -> HttpResponse:
     """The corrections as a zip in eval_reader's format (images + labels.csv), to train the next reader."""
@@ -217,6 +230,7 @@ def review_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_safe
 @staff_required
 def ingest(request: HttpRequest) -> HttpResponse:
     """The curator's ingest page: add sources, follow the jobs, retry failed ones. The first view

@@ -57,7 +57,7 @@ def prepare_database(*, own: str = "if-free") -> EmbeddedPostgres | None:
         check_external_database(settings.DATABASES["default"])
         return None
 
-    server = EmbeddedPostgres(settings.EMBEDDED_PGDATA)
+    server = EmbeddedPostgres(settings.EMBEDDED_PGDATA, shared_buffers=settings.EMBEDDED_SHARED_BUFFERS)
     try:
         if own == "required" or (own == "if-free" and server.owner_pid() is None):
             server.start()

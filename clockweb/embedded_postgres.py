@@ -59,8 +59,10 @@ class ServerProcess:
 class EmbeddedPostgres:
     """One embedded server, identified by its data directory."""
 
-    def __init__(self, pgdata: Path) -> None:
+    def __init__(self, pgdata: Path, *, shared_buffers: str | None = None) -> None:
         self.pgdata = pgdata.resolve()
+        # PostgreSQL's own default (128MB) keeps little of a large HNSW index in memory.
+        self.shared_buffers = shared_buffers
         self.socket_dir = socket_dir_for(self.pgdata)
         self.lock_path = self.pgdata.with_name(self.pgdata.name + ".lock")
         self._lock_file: int | None = None
@@ -221,6 +223,8 @@ class EmbeddedPostgres:
         if self.socket_dir != self.pgdata:
             self._private_socket_dir(server.system_user)
         options = f'-h "" -k {self.socket_dir}'
+        if self.shared_buffers:
+            options += f" -c shared_buffers={self.shared_buffers}"
         self._pg_ctl("start", "-w", "-t", str(_START_TIMEOUT_SECONDS), "-o", options, "-l", str(self.pgdata / "log"))
 
     def _private_socket_dir(self, system_user: str | None) -> None:

@@ -7,6 +7,7 @@ configures the app: there is no local_settings.py and no second settings module.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -192,6 +193,11 @@ STORAGES = {
 DATABASE_URL = env_str("DATABASE_URL")
 # The embedded server's data directory; None when DATABASE_URL points elsewhere.
 EMBEDDED_PGDATA: Path | None = None if DATABASE_URL else VAR_DIR / "postgres"
+# The embedded server's shared memory for table and index pages: search reads the HNSW index
+# (about 1.3 GB per million scenes) from it. Allocated as it is used.
+EMBEDDED_SHARED_BUFFERS = env_str("EMBEDDED_SHARED_BUFFERS", "1GB")
+if not re.fullmatch(r"\d+(kB|MB|GB)", EMBEDDED_SHARED_BUFFERS):
+    raise ImproperlyConfigured(f"EMBEDDED_SHARED_BUFFERS must look like 512MB or 2GB, not {EMBEDDED_SHARED_BUFFERS!r}")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     # libpq's own spelling for a unix socket, postgresql://user@/db?host=/run/postgresql, arrives as an option.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -24,6 +27,16 @@ def ffmpeg_binary() -> str:
 
 class FfmpegError(RuntimeError):
     """ffmpeg failed; the message carries the end of what it said."""
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent() -> None:
+    """Run in the child before ffmpeg starts: a worker killed mid-cut takes its ffmpeg with it, so no
+    orphan ffmpeg goes on writing the partial file that the task, run again, writes afresh."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def encode_frames(path: Path, frames: Iterable[np.ndarray], *, fps: float, size: tuple[int, int],
@@ -76,7 +89,7 @@ def nvenc_available() -> bool:
 
 
 def _run(command: list[str], what: str, partial: Path) -> None:
-    finished = subprocess.run(command, capture_output=True, check=False)
+    finished = subprocess.run(command, capture_output=True, check=False, preexec_fn=_dies_with_parent)
     if finished.returncode != 0:
         partial.unlink(missing_ok=True)
         said = finished.stderr.decode(errors="replace").strip().splitlines()

@@ -16,6 +16,9 @@ _SEARCH = re.compile(r"^(?P<key>[a-z]+search(?:date)?)(?P<count>[1-9][0-9]*|all)
 _SCHEME = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*):")
 _BARE_HOST = re.compile(r"^(www\.)?[\w-]+(\.[\w-]+)+(/\S*)?$")
 _MAX_LOCATOR_LENGTH = 4096
+_CONTROL = re.compile("[\x01-\x1f\x7f-\x9f]")
+# Lone surrogates: how Python holds the bytes of a file name that are not UTF-8.
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
 
 
 class LocatorKind(StrEnum):
@@ -57,6 +60,11 @@ def parse_locator(
         raise LocatorRefused(f"source is longer than {_MAX_LOCATOR_LENGTH} characters")
     if "\x00" in text:
         raise LocatorRefused("source contains a NUL character")
+    if control := _CONTROL.search(text):
+        # Python's URL parser drops tabs and line breaks: the URL checked would not be the URL fetched.
+        raise LocatorRefused(f"source contains a control character ({control[0]!r}); give one source per line")
+    if _UNDECODABLE.search(text):
+        raise LocatorRefused("source contains bytes that are not UTF-8 text (a file name in another encoding?)")
 
     scheme = _SCHEME.match(text)
     if scheme and scheme["scheme"].lower() in {"http", "https"}:
@@ -98,9 +106,16 @@ def _local_path(text: str) -> Path | None:
         if parts.netloc not in {"", "localhost"}:
             return None
         return Path(unquote(parts.path))
-    if text.startswith(("/", "./", "../", "~")) or Path(text).exists():
+    if text.startswith(("/", "./", "../", "~")) or _exists(text):
         return Path(text).expanduser()
     return None
+
+
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except OSError:  # a name no file can have (too long, say) names no file
+        return False
 
 
 def local_video_files(path: Path) -> list[Path]:

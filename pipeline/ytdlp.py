@@ -220,14 +220,19 @@ def _explain(error: Exception, guard: GuardReport, log: _Logger) -> str:
 
 
 # yt-dlp's words for some failures, and what a curator should read instead.
-_CLEARER = {"Did not get any data blocks": "the server sent an empty file"}
+_CLEARER = {
+    "Did not get any data blocks": "the server sent an empty file",
+    # requests' words for a redirect to file:, ftp: and the like.
+    "No connection adapters were found": "the server redirected to an address that is not http or https",
+}
 
 
 def _is_permanent(message: str) -> bool:
     return any(
         marker in message
         for marker in ("Unsupported URL", "is not a valid URL", "HTTP Error 404", "HTTP Error 410",
-                       "Private video", "Video unavailable", "larger than max-filesize", "an empty file")
+                       "Private video", "Video unavailable", "larger than max-filesize", "an empty file",
+                       "not http or https")
     )  # fmt: skip
 
 

@@ -76,6 +76,13 @@ def _tiny_clip(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _generous_rate_limits(settings) -> None:
+    """Tests search and ingest far faster than people do, and the counts live in the cache table,
+    which browser tests commit to; tests/api/test_rate_limits.py sets the rates it tests."""
+    settings.SEARCH_RATE = settings.INGEST_RATE = "100000/s"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_schedule(settings) -> Iterator[None]:
     """Each test sees its own snippets: the schedule looks at the database on every request."""
     from catalog import selectors

@@ -48,14 +48,15 @@ def test_a_curator_corrects_and_dismisses_clocks_with_the_keyboard(site, browser
     # A typo is shown, not swallowed, and changes nothing.
     page.keyboard.type("25:99")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"({outcome})().startsWith('Not saved')")
+    # Functions, not expressions: Playwright runs an expression through eval(), which the page's CSP forbids.
+    page.wait_for_function(f"() => ({outcome})().startsWith('Not saved')")
     assert "is not a time of day" in first.locator(".outcome").inner_text()
     wrong.refresh_from_db()
     assert not wrong.is_verified and (wrong.hour, wrong.minute) == (10, 40)
     page.keyboard.press("Control+a")
     page.keyboard.type("10:42")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"({outcome})().startsWith('Saved')")
+    page.wait_for_function(f"() => ({outcome})().startsWith('Saved')")
     assert first.locator(".outcome").inner_text() == "Saved: 10:42 PM, plays at 22:42."
     assert selectors.minute_plan(minute_of_day=22 * 60 + 42, day=date.today().toordinal()).snippet.pk == clip.pk
 

@@ -49,6 +49,15 @@ def test_it_runs_postgres_18_with_pgvector_0_8(pgdata):
     assert server.running_server() is None
 
 
+def test_it_gives_the_server_the_shared_memory_it_is_asked_for(pgdata):
+    server = EmbeddedPostgres(pgdata, shared_buffers="200MB")
+    server.start()
+    try:
+        assert _query(server, "SHOW shared_buffers") == [("200MB",)]
+    finally:
+        server.stop()
+
+
 def test_it_keeps_its_data_across_restarts(pgdata):
     first = EmbeddedPostgres(pgdata)
     first.start()

@@ -30,6 +30,8 @@ class MediaServer:
     cuts: dict[str, set[int]] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
+    # paths sent in chunks with no Content-Length, so the client learns the size only as it reads
+    unsized: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
@@ -59,6 +61,8 @@ class MediaServer:
         mimetype = self.content_types.get(name) or _guess(name)
         if len(self.ranges_for(name)) in self.cuts.get(name, set()):
             return self._cut_half_way(file, mimetype)(environ, start_response)
+        if name in self.unsized:
+            return self._without_length(file, mimetype)(environ, start_response)
         return send_file(file, environ, mimetype=mimetype, conditional=True, max_age=0)(environ, start_response)
 
     @staticmethod
@@ -71,6 +75,16 @@ class MediaServer:
             raise ConnectionAbortedError("cut on purpose")
 
         return Response(body(), mimetype=mimetype, headers={"Content-Length": str(len(data)), "Accept-Ranges": "bytes"})
+
+    @staticmethod
+    def _without_length(file: Path, mimetype: str) -> Response:
+        data = file.read_bytes()
+
+        def body():
+            for start in range(0, len(data), 64 * 1024):
+                yield data[start : start + 64 * 1024]
+
+        return Response(body(), mimetype=mimetype)
 
 
 def _guess(name: str) -> str:

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             if done.status == Video.Status.PROCESSED:
                 try:
                     line += f", {len(services.video_cut(video=done))} new snippet(s)"
-                except (FfmpegError, NotAVideo) as error:
+                except (FfmpegError, NotAVideo, services.DiskFull) as error:
                     failures += 1
                     self.stderr.write(self.style.ERROR(f"#{done.pk}: cutting failed: {error}"))
                 if embed:
@@ -65,7 +65,7 @@ class Command(BaseCommand):
                         # Search is optional: say it once, keep scanning.
                         self.stderr.write(self.style.WARNING(f"not embedding for search: {unavailable}"))
                         embed = False
-                    except (FrameReadError, NotAVideo) as error:
+                    except (FrameReadError, NotAVideo, services.DiskFull) as error:
                         self.stderr.write(self.style.ERROR(f"#{done.pk}: embedding failed: {error}"))
             if done.status == Video.Status.FAILED:
                 failures += 1
