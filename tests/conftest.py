@@ -117,3 +117,43 @@ def site(settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the broker tests: the one on 127.0.0.1:6379 when it answers, else one
+    started here (redis-server on a free port); the tests are skipped, saying why, only when
+    neither can be had. Yields redis://host:port (tests pick their own database number)."""
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.support import free_port
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
+        yield "redis://127.0.0.1:6379"
+        return
+    except redis.RedisError:
+        pass
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no Redis answers on 127.0.0.1:6379 and redis-server is not installed to start one")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1).ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.1)
+        else:
+            pytest.skip(f"redis-server started on port {port} but never answered")
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

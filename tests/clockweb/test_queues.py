@@ -20,19 +20,14 @@ from catalog import selectors, tasks
 from catalog.models import WorkerHeartbeat
 from tests.support import PROJECT_ROOT, make_video, project_env
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-
 
 @pytest.fixture
-def redis_url(monkeypatch) -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"no Redis server on 127.0.0.1:6379 to test the Redis broker with ({error})")
+def redis_url(redis_server, monkeypatch) -> str:
+    url = f"{redis_server}/14"
     monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    yield REDIS_URL
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    monkeypatch.setattr(Conf, "REDIS", url)
+    yield url
+    redis.Redis.from_url(url).flushdb()
 
 
 @pytest.mark.parametrize(
@@ -58,13 +53,13 @@ def test_discovery_is_cpu_work(db, redis_url):
     assert get_broker(settings.Q_GPU_QUEUE).queue_size() == 0
 
 
-def _cluster(queue: str, database_url: str) -> subprocess.Popen:
+def _cluster(queue: str, database_url: str, redis_url: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=PROJECT_ROOT,
         env=project_env(
             DATABASE_URL=database_url,
-            REDIS_URL=REDIS_URL,
+            REDIS_URL=redis_url,
             Q_CLUSTER_NAME=queue,
             Q_WORKERS="1",
             SECRET_KEY=settings.SECRET_KEY,
@@ -80,7 +75,9 @@ def _cluster(queue: str, database_url: str) -> subprocess.Popen:
 def test_two_clusters_share_one_redis_and_each_serves_its_own_queue(redis_url):
     params = connection.settings_dict
     database_url = f"postgresql://{params['USER']}@/{params['NAME']}?host={params['HOST']}"
-    clusters = {queue: _cluster(queue, database_url) for queue in (settings.Q_CPU_QUEUE, settings.Q_GPU_QUEUE)}
+    clusters = {
+        queue: _cluster(queue, database_url, redis_url) for queue in (settings.Q_CPU_QUEUE, settings.Q_GPU_QUEUE)
+    }
     try:
         marker = uuid.uuid4().hex
         queued = {
