@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
-import statistics
 import sys
 import time
 import urllib.parse
@@ -28,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.server import served
+from bench.server import latency_summary, served
 
 EMBEDDER = {"CLIP_MODEL": "ViT-B-32", "CLIP_PRETRAINED": "", "CLIP_CHECKPOINT": ""}
 # Searches are made of these words, so that most are different (a server caching popular
@@ -139,16 +137,6 @@ async def _load(base: str, concurrency: int, duration: float) -> tuple[Tally, fl
     return tally, time.monotonic() - started
 
 
-def _summary(latencies: list[float], elapsed: float) -> dict[str, object]:
-    ordered = sorted(latencies)
-    return {
-        "requests": len(ordered),
-        "requests_per_second": round(len(ordered) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
-        "p99_ms": round(ordered[math.ceil(len(ordered) * 0.99) - 1] * 1000, 1) if ordered else None,
-    }
-
-
 def _warm_up(base: str, web_workers: int) -> None:
     """Each gunicorn worker loads the embedder on its first search: do that before timing."""
     from concurrent.futures import ThreadPoolExecutor
@@ -174,8 +162,8 @@ def main() -> None:
         return {
             "errors": sum(tally.errors.values()),
             "error_kinds": tally.errors,
-            **_summary(everything, elapsed),
-            "groups": {group: _summary(latencies, elapsed) for group, latencies in tally.latencies.items()},
+            **latency_summary(everything, elapsed),
+            "groups": {group: latency_summary(latencies, elapsed) for group, latencies in tally.latencies.items()},
         }
 
     result: dict[str, object] = {"benchmark": "load", "concurrency": args.concurrency, "duration_s": args.duration,

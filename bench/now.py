@@ -13,7 +13,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
 import sys
 import threading
 import time
@@ -21,7 +20,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.server import served
+from bench.server import latency_summary, served
 
 
 def _client(url: str, deadline: float, latencies: list[float], errors: list[str], interval: float | None,
@@ -74,15 +73,7 @@ def run_load(url: str, concurrency: int, duration: float, rate: float | None = N
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
-    ordered = sorted(latencies)
-    return {
-        "requests": len(latencies),
-        "errors": len(errors),
-        "requests_per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
-        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2) if ordered else None,
-    }
+    return {"errors": len(errors), **latency_summary(latencies, time.monotonic() - started)}
 
 
 def _both_loads(url: str, args: argparse.Namespace) -> dict[str, object]:

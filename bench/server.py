@@ -1,11 +1,14 @@
-"""A private clockweb for benchmarks: `manage.py serve --no-worker` (gunicorn, embedded
-database) in a temporary directory, seeded by a snippet of Python run in `manage.py shell`."""
+"""What the HTTP benchmarks share: a private clockweb (`manage.py serve --no-worker`, gunicorn,
+embedded database) in a temporary directory, seeded by a snippet of Python run in `manage.py
+shell`; and how latencies are summarised."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,3 +68,14 @@ def served(*, seed: str, web_workers: int, env: dict[str, str] | None = None) ->
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
             log.close()
+
+
+def latency_summary(latencies: list[float], elapsed: float) -> dict[str, object]:
+    """Requests, throughput, and the median and 99th percentile (nearest rank) in milliseconds."""
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "requests_per_second": round(len(ordered) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
+        "p99_ms": round(ordered[math.ceil(len(ordered) * 0.99) - 1] * 1000, 2) if ordered else None,
+    }
