@@ -9,7 +9,7 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-        from catalog.tasks import journal_task_end, journal_task_start, start_heartbeat
+        from catalog.workers import journal_task_end, journal_task_start, start_heartbeat
 
         post_spawn.connect(start_heartbeat, dispatch_uid="clockweb-worker-heartbeat")
         # Which task each worker runs, so that a killed worker's task is handed out again at once.

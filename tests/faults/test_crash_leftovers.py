@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from catalog import services, tasks
+from catalog import services, tasks, workers
 from catalog.models import Source, Video, WorkerHeartbeat
 from tests.faults.workers import Clusters, assert_catalog_whole, media_files, wait_until_all_finished
 from tests.support import PROJECT_ROOT
@@ -98,9 +98,9 @@ def test_a_live_workers_task_is_never_handed_out_again():
     WorkerHeartbeat.objects.filter(pid=os.getpid()).update(started_at=timezone.now())
 
     for queue in (settings.Q_CPU_QUEUE, settings.Q_GPU_QUEUE):
-        assert tasks.workers_recover(queue=queue, host=HOST) == 0
+        assert workers.workers_recover(queue=queue, host=HOST) == 0
         started = datetime.fromtimestamp(psutil.Process().create_time(), UTC) + timedelta(seconds=900)
-        assert tasks.tasks_of_dead_clusters_release(queue=queue, host=HOST, cluster=set(),
+        assert workers.tasks_of_dead_clusters_release(queue=queue, host=HOST, cluster=set(),
                                                     cluster_started_at=started) == 0  # fmt: skip
     assert _locked(here) and _locked(there)
     assert WorkerHeartbeat.objects.count() == 2
@@ -109,7 +109,7 @@ def test_a_live_workers_task_is_never_handed_out_again():
     WorkerHeartbeat.objects.filter(host="another-machine").update(
         seen_at=timezone.now() - timedelta(seconds=settings.Q_RETRY + 1)
     )
-    assert tasks.workers_recover(queue=settings.Q_GPU_QUEUE, host=HOST) == 1
+    assert workers.workers_recover(queue=settings.Q_GPU_QUEUE, host=HOST) == 1
     assert not _locked(there) and _locked(here)
 
 
@@ -120,7 +120,7 @@ def test_a_pid_now_used_by_another_process_counts_as_a_dead_worker():
     # The heartbeat is from before this process started: a worker that had our pid then died.
     WorkerHeartbeat.objects.update(started_at=datetime.fromtimestamp(psutil.Process().create_time() - 60, UTC))
 
-    assert tasks.workers_recover(queue=settings.Q_CPU_QUEUE, host=HOST) == 1
+    assert workers.workers_recover(queue=settings.Q_CPU_QUEUE, host=HOST) == 1
     assert not _locked(row)
     assert not WorkerHeartbeat.objects.exists()
 
@@ -132,7 +132,7 @@ def test_a_task_that_keeps_killing_its_worker_is_given_up_with_a_reason():
     task_id = tasks.queue_scan(video)
     for crash in range(1, settings.Q_CLUSTER["max_attempts"] + 1):
         row = _taken(task_id, by_pid=_dead_pid())
-        tasks.workers_recover(queue=settings.Q_GPU_QUEUE, host=HOST)
+        workers.workers_recover(queue=settings.Q_GPU_QUEUE, host=HOST)
         if crash < settings.Q_CLUSTER["max_attempts"]:
             assert not _locked(row), f"crash {crash}: tried again"
 

@@ -5,7 +5,7 @@ Each test runs a real CPU and a real GPU cluster on three films and kills, durin
 worker process running the first film's task, then the second's at another moment, then the
 whole cluster of the third (every process of it at once) and starts it again. django-q2's own
 retry timer is set far beyond the test: each killed task comes back because the workers notice
-the dead process (catalog.tasks.workers_recover) or, after a restart, the dead cluster."""
+the dead process (catalog.workers.workers_recover) or, after a restart, the dead cluster."""
 
 from __future__ import annotations
 
