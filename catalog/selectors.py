@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -468,6 +469,33 @@ class SceneFilters:
         return condition
 
 
+_boundaries_lock = threading.Lock()
+_boundaries: OrderedDict[tuple[int, datetime], list[float]] = OrderedDict()
+_BOUNDARIES_KEPT = 4096
+
+
+def _shot_boundaries(videos: set[tuple[int, datetime]]) -> dict[int, list[float]]:
+    """The shot boundaries of these videos (id, updated_at), kept per process: a long film has a
+    thousand of them, and parsing them for every page of results costs more than the index search.
+    A rescan changes updated_at, so a stale list is never used."""
+    found: dict[int, list[float]] = {}
+    with _boundaries_lock:
+        for key in videos:
+            if key in _boundaries:
+                _boundaries.move_to_end(key)
+                found[key[0]] = _boundaries[key]
+    missing = {key for key in videos if key[0] not in found}
+    if missing:
+        rows = Video.objects.filter(pk__in={pk for pk, _ in missing}).values_list("pk", "updated_at", "shot_boundaries")
+        with _boundaries_lock:
+            for pk, updated_at, cuts in rows:
+                found[pk] = cuts or []
+                _boundaries[(pk, updated_at)] = found[pk]
+            while len(_boundaries) > _BOUNDARIES_KEPT:
+                _boundaries.popitem(last=False)
+    return found
+
+
 @dataclass(frozen=True)
 class SceneHit:
     scene: SceneEmbedding
@@ -503,10 +531,7 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
         found = list(scenes.annotate(distance=exact).order_by("distance")[:fetch])
     # relaxed_order may return neighbours slightly out of order; put them back in order.
     found.sort(key=lambda scene: scene.distance)
-    # Each video's shot boundaries, read once per video rather than once per result.
-    boundaries = dict(
-        Video.objects.filter(pk__in={scene.video_id for scene in found}).values_list("pk", "shot_boundaries")
-    )
+    boundaries = _shot_boundaries({(scene.video_id, scene.video.updated_at) for scene in found})
     hits: list[SceneHit] = []
     seen: set[tuple[int, int]] = set()
     for scene in found:

@@ -765,7 +765,8 @@ def scan_store(*, video: Video, result: ScanResult) -> None:
     error = f"read only the first {result.seconds_scanned:.1f} s: {result.error}" if result.error else ""
     Video.objects.filter(pk=video.pk).update(
         status=Video.Status.PROCESSED, error=error[:2000], info={**video.info, "scan": summary},
-        shot_boundaries=list(result.shot_boundaries),
+        # updated_at by hand: update() skips auto_now, and search caches boundaries by it.
+        shot_boundaries=list(result.shot_boundaries), updated_at=timezone.now(),
     )  # fmt: skip
 
 

@@ -269,3 +269,19 @@ def test_a_model_that_cannot_load_is_not_tried_again(tmp_path):
     with pytest.raises(EmbedderUnavailable) as second:
         load_embedder(TINY_MODEL, None, missing, "cpu")
     assert second.value is first.value
+
+
+def test_a_rescan_that_changes_the_shots_changes_how_results_are_collapsed():
+    from catalog.services import scan_store
+    from pipeline.scan import ScanResult
+
+    rng = np.random.default_rng(12)
+    video = make_video()
+    base = rng.normal(size=512)
+    for second in (1.0, 5.0):
+        _scene(base + 0.01 * rng.normal(size=512), video=video, second=second)
+    assert len(_search(q="x")["results"]) == 1, "one shot: one result"
+
+    scan_store(video=video, result=ScanResult(frames=10, seconds_scanned=6.0, shot_boundaries=(3.0,), sightings=()))
+
+    assert len(_search(q="x")["results"]) == 2, "the cut at 3 s makes two shots"
