@@ -135,6 +135,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def minutes(request: HttpRequest) -> HttpResponse:
     """Browse by minute: a 24x60 heatmap (static/js/minutes.js draws it from /api/minutes/) and
     what the coverage looks like."""
+    wanted = request.GET.get("minute", "")
+    if wanted:  # the "go to a minute" form, when no script sends it on
+        try:
+            return redirect("minute", hhmm=format_minute_of_day(parse_minute_of_day(wanted)))
+        except ValueError:
+            pass
     counts = selectors.minute_counts()
     summary = coverage(counts)
     gap = summary.longest_gap

@@ -81,12 +81,12 @@ def catalog() -> None:
 
 def _fingerprint() -> dict[str, str]:
     """A digest of every table's rows: any insert, update or delete changes it."""
-    digests = {}
+    tables = sorted(set(connection.introspection.table_names()) - NOT_DATA)
+    digest = "SELECT %s, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t"
+    query = " UNION ALL ".join(digest.format(connection.ops.quote_name(table)) for table in tables)
     with connection.cursor() as cursor:
-        for table in sorted(set(connection.introspection.table_names()) - NOT_DATA):
-            cursor.execute(f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t")
-            digests[table] = cursor.fetchone()[0]
-    return digests
+        cursor.execute(query, tables)
+        return dict(cursor.fetchall())
 
 
 def _body() -> bytes:

@@ -56,6 +56,11 @@ def test_an_empty_minute_says_what_the_clock_plays_instead():
     assert "No clip shows 09:30 yet" in html and 'href="/minutes/09:00/"' in html
 
 
+def test_the_go_to_a_minute_form_works_without_scripts():
+    assert Client().get("/minutes/?minute=10:42")["Location"] == "/minutes/10:42/"
+    assert Client().get("/minutes/?minute=99:99").status_code == 200, "a bad minute shows the day again"
+
+
 def test_minute_addresses_are_checked_and_made_canonical():
     assert Client().get("/minutes/9:05/")["Location"] == "/minutes/09:05/"
     missing = Client().get("/minutes/25:00/")
