@@ -176,7 +176,7 @@ def main() -> None:
             f"seed_every_minute(2); seed_scenes({args.scenes}, scene_embedder().name)"
         )
         # Rate limits guard the public site from one greedy client; this benchmark is that client.
-        env = {**EMBEDDER, "SEARCH_RATE_LIMIT": "1000000/min", "INGEST_RATE_LIMIT": "1000000/min"}
+        env = {**EMBEDDER, "SEARCH_RATE": "1000000/min", "INGEST_RATE": "1000000/min"}
         with served(seed=seed, web_workers=args.web_workers, env=env) as base:
             result.update(
                 {"web_workers": args.web_workers, "scenes": args.scenes, "embedder": "ViT-B-32 (random init)"}

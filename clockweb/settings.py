@@ -365,7 +365,7 @@ SEARCH_MAX_UPLOAD_MB = env_int("SEARCH_MAX_UPLOAD_MB", 10, minimum=1)
 REVIEW_BELOW_CONFIDENCE = env_float("REVIEW_BELOW_CONFIDENCE", 0.6, minimum=0.0)
 # Candidates the HNSW index keeps while searching (pgvector's hnsw.ef_search): higher finds more
 # of the true nearest scenes, slower. bench/search.py measures recall and time against it.
-SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=10)
+SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 400, minimum=10)
 
 # -- snippets and the schedule -------------------------------------------------------------
 
