@@ -52,7 +52,13 @@ def video_list(*, status: str | None = None, source: int | None = None) -> Query
 
 
 def _ready_snippets() -> QuerySet[Snippet]:
-    return Snippet.objects.filter(status=Snippet.Status.READY).select_related("video", "reading")
+    # A clip's video is loaded with each clip: not its yt-dlp info, progress or shot list (a long
+    # film's thousand boundaries, parsed once per clip, made a day's schedule take seconds).
+    return (
+        Snippet.objects.filter(status=Snippet.Status.READY)
+        .select_related("video", "reading")
+        .defer("video__info", "video__progress", "video__shot_boundaries")
+    )
 
 
 def _serving_minutes(first: int, last: int, prefix: str = "") -> Q:
