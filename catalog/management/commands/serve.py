@@ -27,6 +27,9 @@ _PR_SET_PDEATHSIG = 1
 _STOP_GRACE_SECONDS = 20
 
 
+WEB_PROCESS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _child_setup() -> None:
     # Own session: a terminal's Ctrl-C reaches only `serve`, which then stops the
     # children in order. PDEATHSIG: if `serve` itself is killed, the children follow.
@@ -75,7 +78,9 @@ class Command(BaseCommand):
                 str(settings.WEB_TIMEOUT),
             ]
             gunicorn += ["--access-logfile", "-", "--no-control-socket"]
-            children["web"] = self._spawn(gunicorn)
+            # One math thread per web process: several processes each spinning two OpenMP threads
+            # on two cores made a search 20 times slower under load (a search embeds its text).
+            children["web"] = self._spawn(gunicorn, env=WEB_PROCESS_ENV)
             if not no_worker:
                 qcluster = [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"]
                 children["worker"] = self._spawn(qcluster, queue=settings.Q_CPU_QUEUE)
@@ -109,11 +114,13 @@ class Command(BaseCommand):
                     "Set WEB_PORT to use another port."
                 ) from None
 
-    def _spawn(self, command: list[str], queue: str | None = None) -> subprocess.Popen:
-        env = None
+    def _spawn(
+        self, command: list[str], queue: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        environment = {**os.environ, **(env or {})}
         if queue is not None:  # django-q2 serves the queue its Q_CLUSTER_NAME names
-            env = {**os.environ, "Q_CLUSTER_NAME": queue}
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup, env=env)
+            environment["Q_CLUSTER_NAME"] = queue
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_child_setup, env=environment)
 
     def _watch(self, children: dict[str, subprocess.Popen]) -> None:
         while True:
