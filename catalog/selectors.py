@@ -103,23 +103,6 @@ def minute_counts() -> list[int]:
     return counts
 
 
-def minute_neighbours(*, minute_of_day: int, reach: int = 5) -> list[tuple[int, int]]:
-    """(minute, clips) for the minutes around one, `reach` either side, wrapping past midnight."""
-    counts = minute_counts()
-    return [((minute_of_day + step) % MINUTES_PER_DAY, counts[(minute_of_day + step) % MINUTES_PER_DAY])
-            for step in range(-reach, reach + 1)]  # fmt: skip
-
-
-def nearest_earlier_covered(*, minute_of_day: int) -> int | None:
-    """The nearest minute at or before this one (wrapping) with a clip: what the live clock borrows."""
-    counts = minute_counts()
-    for step in range(MINUTES_PER_DAY):
-        minute = (minute_of_day - step) % MINUTES_PER_DAY
-        if counts[minute]:
-            return minute
-    return None
-
-
 # -- health ----------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_safe
 from catalog import selectors, services
 from pipeline import hls
 from pipeline.clock_time import MINUTES_PER_DAY, format_minute_of_day, known_time_zones, parse_minute_of_day
-from pipeline.coverage import coverage
+from pipeline.coverage import coverage, nearest_earlier_covered, neighbours
 
 logger = logging.getLogger(__name__)
 
@@ -165,15 +165,14 @@ def minute(request: HttpRequest, hhmm: str) -> HttpResponse:
     label = format_minute_of_day(minute_of_day)
     if hhmm != label:  # one address per minute: 9:05 -> 09:05
         return redirect("minute", hhmm=label)
-    borrowed = selectors.nearest_earlier_covered(minute_of_day=minute_of_day)
+    counts = selectors.minute_counts()  # one query for the neighbours and the borrowed minute
+    borrowed = nearest_earlier_covered(counts, minute_of_day)
     context = {
         "minute": label,
         "snippets": selectors.snippet_list(minute_of_day=minute_of_day),
         "previous": format_minute_of_day((minute_of_day - 1) % MINUTES_PER_DAY),
         "next": format_minute_of_day((minute_of_day + 1) % MINUTES_PER_DAY),
-        "neighbours": [
-            (format_minute_of_day(m), n) for m, n in selectors.minute_neighbours(minute_of_day=minute_of_day)
-        ],
+        "neighbours": [(format_minute_of_day(m), n) for m, n in neighbours(counts, minute_of_day)],
         "borrowed": format_minute_of_day(borrowed) if borrowed is not None else None,
     }
     return render(request, "catalog/minute.html", context)

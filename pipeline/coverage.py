@@ -45,3 +45,18 @@ def coverage(counts: list[int], *, top: int = 5) -> Coverage:
                 run += 1
     ranked = sorted((minute for minute in range(MINUTES_PER_DAY) if counts[minute]), key=lambda m: (-counts[m], m))
     return Coverage(covered, longest, tuple((minute, counts[minute]) for minute in ranked[:top]))
+
+
+def neighbours(counts: list[int], minute_of_day: int, *, reach: int = 5) -> list[tuple[int, int]]:
+    """(minute, clips) for the minutes around one, `reach` either side, wrapping past midnight."""
+    minutes = [(minute_of_day + step) % MINUTES_PER_DAY for step in range(-reach, reach + 1)]
+    return [(minute, counts[minute]) for minute in minutes]
+
+
+def nearest_earlier_covered(counts: list[int], minute_of_day: int) -> int | None:
+    """The nearest minute at or before this one (wrapping) with a clip: what the live clock borrows."""
+    for step in range(MINUTES_PER_DAY):
+        minute = (minute_of_day - step) % MINUTES_PER_DAY
+        if counts[minute]:
+            return minute
+    return None

@@ -1,7 +1,7 @@
 import pytest
 
 from pipeline.clock_time import ClockTime, Meridiem, parse_clock_entry
-from pipeline.coverage import Gap, coverage
+from pipeline.coverage import Gap, coverage, nearest_earlier_covered, neighbours
 
 
 def _counts(**at: int) -> list[int]:
@@ -64,3 +64,11 @@ def test_a_curator_types_a_clock_time_as_the_clock_shows_it(text, time, says_mer
 def test_a_time_that_is_not_a_clock_time_is_refused_clearly(text):
     with pytest.raises(ValueError, match="time"):
         parse_clock_entry(text)
+
+
+def test_neighbours_and_the_borrowed_minute_wrap_past_midnight():
+    counts = _counts(m23_58=2)
+    assert neighbours(counts, 0, reach=2) == [(1438, 2), (1439, 0), (0, 0), (1, 0), (2, 0)]
+    assert nearest_earlier_covered(counts, 5) == 1438
+    assert nearest_earlier_covered(counts, 1438) == 1438
+    assert nearest_earlier_covered([0] * 1440, 5) is None
