@@ -21,7 +21,15 @@ def save_checkpoint(model: nn.Module, record: Any, path: Path, command: str) -> 
     (a dataclass) and the command that trained them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
-    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command}, path)
+    architecture = getattr(model, "architecture", "polar")
+    torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command,
+                "architecture": architecture}, path)  # fmt: skip
+
+
+def checkpoint_architecture(path: str | Path) -> str:
+    """Which network a checkpoint holds ("polar" for those saved before the name was recorded)."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    return saved.get("architecture", "polar")
 
 
 def load_checkpoint(path: str | Path, build: Callable[[int], Net], *, device: str | None = None) -> tuple[Net, dict]:

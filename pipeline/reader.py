@@ -1,10 +1,15 @@
 """Reading the time on a clock crop: the trained reader, and a geometric fallback for analog faces.
 
-The model tells analog faces from digital displays and reads both (see reader_model); when a
-display recognizer is loaded (see display_reader), digital displays are read by it from a wide
-crop instead. When the model is unsure of an analog face, the hand angles are measured
-directly: the face is unwrapped into polar coordinates, where each hand becomes a dark (or
-light) band at its angle, and the longest band is the minute hand.
+Two kinds of checkpoint read clocks. The default is the hand reader (read/hand_net): ImageNet
+EfficientNet-Lite0 fine-tuned on real and rendered clocks, which says whether the crop is an
+analog face, a digital display or no clock, and where each hand points; the time is then decoded
+jointly from both hands (read/decode). The older polar reader (reader_model) is still loaded
+when a checkpoint of its kind is named. When a display recognizer is loaded (see
+display_reader), digital displays are read by it from a wide crop.
+
+The geometric reading (the face unwrapped into polar coordinates, where each hand is a band at
+its angle) may overrule only the polar reader's unsure answers, where it was measured to help;
+on real photographs it does not help the hand reader, so it never overrules that one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import cv2
 import numpy as np
 
 from pipeline.display_reader import DISPLAY_SIZE, DisplayReader
+from pipeline.read import decode as dial_decode
 from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
 from pipeline.render import crop_display
 from pipeline.tracking import Box
@@ -45,7 +51,12 @@ class Reading:
 
 
 def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np.ndarray:
-    """A square crop around the box (the whole image without one), resized for the reader."""
+    """A square crop around the box (the whole image without one), resized for the reader.
+    An empty image or box gives a black crop, which reads as nothing, rather than an error."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.size == 0 or min(image.shape[:2]) < 1:
+        return np.zeros((size, size, 3), np.uint8)
     if box is not None:
         side = max(box.width, box.height) * CROP_MARGIN
         half = max(1, round(side / 2))
@@ -56,20 +67,44 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
+# The hand reader's decode: "joint" uses both hands and the hour head; "hands" both hands only;
+# "plain" each head's argmax (see read/decode). Measured on the real validation split.
+HAND_DECODE = "joint"
+
+
 class ClockReader:
     """The trained reader (and display recognizer, when given), loaded once; reads batches of clocks."""
 
-    def __init__(self, checkpoint: str | Path, *, device: str | None = None,
-                 display_checkpoint: str | Path | None = None) -> None:  # fmt: skip
-        from pipeline.checkpoints import load_checkpoint
+    def __init__(self, checkpoint: str | Path | None, *, device: str | None = None,
+                 display_checkpoint: str | Path | None = None, model: object | None = None) -> None:  # fmt: skip
+        from pipeline.checkpoints import checkpoint_architecture, load_checkpoint
 
-        self.model, _ = load_checkpoint(checkpoint, ClockReaderNet, device=device)
+        if model is None:
+            if checkpoint_architecture(checkpoint) == "efficientnet-lite0-hands":
+                from pipeline.read.hand_net import HandReaderNet
+
+                model, _ = load_checkpoint(checkpoint, lambda width: HandReaderNet(width, pretrained=False),
+                                           device=device)  # fmt: skip
+            else:
+                model, _ = load_checkpoint(checkpoint, ClockReaderNet, device=device)
+        self.model = model
+        self.hands = getattr(model, "architecture", "") == "efficientnet-lite0-hands"
+        if self.hands:
+            from pipeline.read.hand_net import INPUT_SIZE as HAND_INPUT_SIZE
+
+            self.input_size = HAND_INPUT_SIZE
+        else:
+            self.input_size = INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
+        self.decode = HAND_DECODE
+
+    def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
+        return [crop_clock(image, box, self.input_size) for image, box in zip(images, boxes, strict=True)]
 
     def read_clocks(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[Reading]:
         """Readings for the clock in each box of each RGB image (the whole image where the box is None)."""
-        readings = self.read([crop_clock(image, box) for image, box in zip(images, boxes, strict=True)])
+        readings = self.read(self.crops(images, boxes))
         digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
         if self.display is None or not digital:
             return readings
@@ -79,12 +114,31 @@ class ClockReader:
                                       confidence=display.confidence, kind="digital", method="digital")  # fmt: skip
         return readings
 
+    def probabilities(self, crops: list[np.ndarray], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Each head's softmax for RGB uint8 crops of the model's input size, in batches."""
+        import torch
+
+        from pipeline.read.hand_net import to_tensor as hand_tensor
+
+        parts: dict[str, list[np.ndarray]] = {}
+        dtype = next(self.model.parameters()).dtype
+        with torch.no_grad():
+            for start in range(0, len(crops), batch_size):
+                batch = hand_tensor(crops[start : start + batch_size]).to(self.device, dtype)
+                for key, logits in self.model(batch).items():
+                    parts.setdefault(key, []).append(logits.float().softmax(1).cpu().numpy())
+        return {key: np.concatenate(value) for key, value in parts.items()}
+
     def read(self, crops: list[np.ndarray]) -> list[Reading]:
-        """Readings for RGB uint8 crops of INPUT_SIZE (see crop_clock)."""
+        """Readings for RGB uint8 crops of the model's input size (see crop_clock)."""
         import torch
 
         if not crops:
             return []
+        if self.hands:
+            outputs = self.probabilities(crops)
+            return [hand_reading({key: value[index] for key, value in outputs.items()}, self.decode)
+                    for index in range(len(crops))]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
             outputs = {key: value.softmax(1).cpu().numpy() for key, value in self.model(batch).items()}
@@ -106,6 +160,26 @@ def load_reader(checkpoint: str, device: str = "auto", display_checkpoint: str |
     if display_checkpoint and not Path(display_checkpoint).exists():
         display_checkpoint = None
     return ClockReader(checkpoint, device=None if device == "auto" else device, display_checkpoint=display_checkpoint)
+
+
+def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE) -> Reading:
+    """The hand reader's answer for one crop. Its confidence is the probability that the time is
+    right within a minute, times the probability that the crop is the kind it is read as: a crop
+    the model takes for no clock at all reads with a confidence near 0."""
+    from pipeline.read.hand_net import KINDS as HAND_KINDS
+
+    kind_probability = probabilities["kind"]
+    if decode == "plain":
+        time = dial_decode.decode_plain(probabilities["minute"], probabilities["hour"])
+    else:
+        hour = probabilities["hour"] if decode == "joint" else None
+        time = dial_decode.decode_joint(probabilities["minute"], probabilities["hour_hand"], hour)
+    kind = HAND_KINDS[int(kind_probability.argmax())]
+    if kind == "digital":
+        return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",
+                       confidence=float(kind_probability[1]) * 0.1, kind="digital", method="digital")  # fmt: skip
+    return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",
+                   confidence=time.confidence * float(kind_probability[0]), kind="analog", method="analog_model")
 
 
 def _decode(probabilities: dict[str, np.ndarray]) -> Reading:

@@ -1,5 +1,5 @@
-"""`manage.py train_reader [--display]`: render labelled clocks and train the reader on them
-(or, with --display, the digital-display recognizer)."""
+"""`manage.py train_reader`: fine-tune the hand reader from ImageNet on real and rendered clocks.
+With --display, train the digital-display recognizer; with --polar, the older polar reader."""
 
 from __future__ import annotations
 
@@ -17,26 +17,66 @@ from pipeline.checkpoints import save_checkpoint
 
 class Command(BaseCommand):
     help = (
-        "Train the clock reader on rendered crops (cached under var/datasets) and save a checkpoint. "
-        "With --display, train the digital-display recognizer instead."
+        "Fine-tune the clock reader (ImageNet EfficientNet-Lite0) on the real clocks of --real-clocks and on "
+        "rendered clocks set into the photographs of --backgrounds, validating on the real validation split; "
+        "--init continues a run from its .state file. With --display, train the digital-display recognizer; "
+        "with --polar, the older polar reader on rendered crops."
     )
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
+        shared = Path(settings.BASE_DIR).parent / "shared" / "data"
         parser.add_argument("--display", action="store_true", help="train the digital-display recognizer")
-        parser.add_argument("--seed", type=int, default=1, help="seed of the training set and of training")
-        parser.add_argument("--count", type=int, default=40_000, help="training crops to render")
+        parser.add_argument("--polar", action="store_true", help="train the older polar reader on rendered crops")
+        parser.add_argument("--seed", type=int, default=1, help="seed of the data and of training")
+        parser.add_argument("--steps", type=int, default=6000, help="batches to train for (hand reader)")
+        parser.add_argument("--eval-every", type=int, default=400, help="validate and checkpoint every N batches")
+        parser.add_argument("--real-clocks", type=Path, default=shared / "real-clocks")
+        parser.add_argument("--backgrounds", type=Path, default=shared / "backgrounds-coco")
+        parser.add_argument("--validation", type=Path, default=Path(settings.VAR_DIR) / "datasets" / "real-validation",
+                            help="eval_reader directory to validate on (written from --real-clocks when missing)")
+        parser.add_argument("--count", type=int, default=40_000, help="training crops to render (--display, --polar)")
         parser.add_argument("--validation-seed", type=int, default=1001)
         parser.add_argument("--validation-count", type=int, default=2_000)
-        parser.add_argument("--epochs", type=int, default=12)
-        parser.add_argument("--batch-size", type=int, default=128)
-        parser.add_argument("--width", type=int, default=32)
-        parser.add_argument("--learning-rate", type=float, default=3e-3)
-        parser.add_argument("--workers", type=int, default=2, help="processes that render crops")
+        parser.add_argument("--epochs", type=int, default=12, help="(--display, --polar)")
+        parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument("--width", type=int, default=32, help="(--display, --polar)")
+        parser.add_argument("--learning-rate", type=float, default=None)
+        parser.add_argument("--workers", type=int, default=2, help="processes that render crops (--display, --polar)")
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
-        parser.add_argument("--init", type=Path, help="start from this checkpoint instead of random weights")
+        parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
 
     def handle(self, *args: object, **options: object) -> None:
+        command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
+        if options["display"] or options["polar"]:
+            self._rendered_only(options, command)
+            return
+        from pipeline.synth.hand_training import real_evaluator, train_hand_reader
+        from pipeline.synth.real_clocks import real_clocks, write_eval_set
+
+        real_root, backgrounds = options["real_clocks"], options["backgrounds"]
+        for path, what in ((real_root, "real clock photographs"), (backgrounds, "clockless photographs")):
+            if not Path(path).is_dir():
+                raise CommandError(f"{path} not found: the {what} to train on (see ../shared/data/SOURCES.md)")
+        validation = options["validation"]
+        if not (validation / "labels.csv").exists():
+            held_out = [clock for clock in real_clocks(real_root) if clock.split == "validation"]
+            write_eval_set(held_out, validation)
+        out = options["out"] or Path(settings.READER_WEIGHTS)
+
+        def save(model, record, path) -> None:  # noqa: ANN001
+            save_checkpoint(model, record, path, command)
+
+        record = train_hand_reader(
+            real_root=real_root, background_root=backgrounds, out=out, seed=options["seed"], steps=options["steps"],
+            evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
+            learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
+            initial=options["init"], log=self.stdout.write,
+        )  # fmt: skip
+        self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
+                                      "validation": record.validation}))  # fmt: skip
+
+    def _rendered_only(self, options: dict, command: str) -> None:
         if options["display"] and options["init"]:
             raise CommandError("--init continues the clock reader's training; the display recognizer starts afresh")
         if options["display"]:
@@ -49,7 +89,7 @@ class Command(BaseCommand):
             from pipeline.reader_training import render_reader_set as render
             from pipeline.reader_training import train_reader as train
 
-            out = options["out"] or Path(settings.READER_WEIGHTS)
+            out = options["out"] or Path(settings.VAR_DIR) / "polar-reader.pt"
             extra = {"initial": options["init"]}
         cache = Path(settings.VAR_DIR) / "datasets"
         sets = {}
@@ -61,9 +101,8 @@ class Command(BaseCommand):
                 sets[name] = render(seed, count, cache, workers=options["workers"], progress=bar.update)
         model, record = train(
             sets["training"], sets["validation"], seed=options["seed"], epochs=options["epochs"],
-            batch_size=options["batch_size"], width=options["width"], learning_rate=options["learning_rate"],
-            log=self.stdout.write, **extra,
+            batch_size=options["batch_size"] or 128, width=options["width"],
+            learning_rate=options["learning_rate"] or 3e-3, log=self.stdout.write, **extra,
         )  # fmt: skip
-        command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
         save_checkpoint(model, record, out, command)
         self.stdout.write(json.dumps({"checkpoint": str(out), **record.__dict__}))

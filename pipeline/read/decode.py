@@ -1,0 +1,75 @@
+"""The time from the reader's hand distributions, decoded jointly.
+
+The hour hand moves with the minutes: at h:m it points at 30·h + 0.5·m degrees. So the two hands
+are not read apart. Every one of the 720 times of a 12-hour dial is scored by how likely the
+minute head finds its minute and how likely the hour-hand head finds the angle that time puts
+the hour hand at, and the best time wins. Reading the hour on its own is what turns 6:51 into
+5:51 (the hour hand has nearly reached 7, so an hour classifier hesitates between 6 and 7); here
+the minute says which side of the hour the hand must be on. A plain decode (the argmax of the
+hour and minute heads) is kept to measure against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DIAL_MINUTES = 720
+_FLOOR = 1e-6  # so that a zero probability is a large penalty, not minus infinity
+
+
+@dataclass(frozen=True)
+class DialTime:
+    hour: int  # 0-11 (12 o'clock is 0)
+    minute: int
+    confidence: float  # the probability that the reading is within a minute of the truth
+
+
+def hour_hand_probability(hour_hand: np.ndarray, dial_minutes: np.ndarray) -> np.ndarray:
+    """The hour-hand head's probability at the angle of each time (minutes after 12:00 on the
+    dial), interpolated between its bins, which wrap around."""
+    bins = len(hour_hand)
+    position = dial_minutes * bins / DIAL_MINUTES
+    lower = np.floor(position).astype(int) % bins
+    upper = (lower + 1) % bins
+    share = position - np.floor(position)
+    return hour_hand[lower] * (1 - share) + hour_hand[upper] * share
+
+
+def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None) -> np.ndarray:
+    """The probability of each of the 720 dial times, from the minute head (60), the hour-hand
+    head (any number of bins around the dial) and, if given, the plain hour head (12)."""
+    dial = np.arange(DIAL_MINUTES)
+    scores = np.log(minute[dial % 60] + _FLOOR) + np.log(hour_hand_probability(hour_hand, dial) + _FLOOR)
+    if hour is not None:
+        scores = scores + np.log(hour[dial // 60] + _FLOOR)
+    scores -= scores.max()
+    posterior = np.exp(scores)
+    return posterior / posterior.sum()
+
+
+def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None) -> DialTime:
+    """The most likely time, and the probability mass within a minute of it (which is what
+    top1 counts as right)."""
+    posterior = time_posterior(minute, hour_hand, hour)
+    best = int(posterior.argmax())
+    near = posterior[[(best - 1) % DIAL_MINUTES, best, (best + 1) % DIAL_MINUTES]].sum()
+    return DialTime(hour=best // 60, minute=best % 60, confidence=float(near))
+
+
+def decode_plain(minute: np.ndarray, hour: np.ndarray) -> DialTime:
+    """Each head's argmax on its own: the formulation the joint decode is measured against."""
+    best_hour, best_minute = int(hour.argmax()), int(minute.argmax())
+    near = minute[[(best_minute - 1) % 60, best_minute, (best_minute + 1) % 60]].sum()
+    return DialTime(hour=best_hour, minute=best_minute, confidence=float(hour[best_hour] * min(1.0, near)))
+
+
+def cyclic_soft_label(index: np.ndarray | float, bins: int, sigma: float) -> np.ndarray:
+    """A Gaussian bump around `index` (in bins, fractional allowed) on a circle of `bins`,
+    summing to 1: the training target for a hand's angle, so near misses cost little."""
+    centre = np.asarray(index, dtype=np.float64)[..., None]
+    distance = np.abs(np.arange(bins) - centre) % bins
+    distance = np.minimum(distance, bins - distance)
+    bump = np.exp(-0.5 * (distance / sigma) ** 2)
+    return bump / bump.sum(axis=-1, keepdims=True)

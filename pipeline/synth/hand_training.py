@@ -1,0 +1,329 @@
+"""Fine-tuning the hand reader (read/hand_net) from ImageNet on real and rendered clocks.
+
+Each batch mixes, drawn afresh every step by a loader process:
+- real photographs (synth/real_clocks, training split only), re-cropped the way the detector
+  would crop them (box jitter, a small tilt, an oblique squeeze) and damaged as film and cameras
+  damage them (render.damage: light, glare, blur, grain, low resolution, JPEG);
+- rendered analog clocks set into real COCO photographs (../shared/data/backgrounds-coco), so
+  the surroundings of a rendered clock are real;
+- rendered digital displays and crops of clockless real photographs, for the kind head.
+
+Tilts keep the label: the hands are read against the dial's own 12, and a tilted clock shows
+the same time. Validation is on the real validation split after every `eval_every` steps; the
+best checkpoint by its top1 is written, and the latest state (weights, optimizer, step) beside
+it, so `--init` continues a run where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from pipeline.read.decode import cyclic_soft_label
+from pipeline.read.hand_net import HOUR_HAND_BINS, INPUT_SIZE, KINDS, MINUTE_BINS, HandReaderNet, to_tensor
+from pipeline.render import damage, paste, perspective, random_clock, reader_sample
+from pipeline.synth.real_clocks import RealClock, real_clocks
+
+# The mix of a batch: real photographs, rendered dials on real photographs, displays, no clock.
+MIX = {"real": 0.5, "rendered": 0.32, "digital": 0.09, "none": 0.09}
+# Among real photographs: the share from the sets with real hands (ermu03, shlezman); the rest
+# are the drawn-hands dials (cv2024-fake-hands), which are many but all alike.
+REAL_HANDS_SHARE = 0.45
+# The largest side a real image is kept at in memory (the crop is INPUT_SIZE anyway).
+_KEEP_SIDE = 288
+CROP_MARGIN = 1.15  # as pipeline.reader.crop_clock
+_MINUTE_SIGMA = 0.8
+_HOUR_HAND_SIGMA = 1.2
+
+
+def _is_validation_background(path: Path) -> bool:
+    """A fifth of the clockless COCO photographs is never trained on (false-positive checks)."""
+    return int(hashlib.sha256(path.name.encode()).hexdigest()[:8], 16) % 5 == 0
+
+
+def background_files(root: Path, *, validation: bool = False) -> list[Path]:
+    return [path for path in sorted(root.glob("*.jpg")) if _is_validation_background(path) == validation]
+
+
+@dataclass(frozen=True)
+class _Base:
+    image: np.ndarray  # RGB
+    centre: tuple[float, float]
+    half: float  # half the side of the clock's box
+    hour: int
+    minute: int
+
+
+def _load_rgb(path: Path) -> np.ndarray | None:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _base(clock: RealClock) -> _Base | None:
+    image = _load_rgb(clock.path)
+    if image is None:
+        return None
+    height, width = image.shape[:2]
+    if clock.box is None:
+        centre, half = (width / 2, height / 2), min(width, height) / 2 / 1.05
+    else:
+        x, y, w, h = clock.box
+        centre, half = (x + w / 2, y + h / 2), max(w, h) / 2
+    # Keep a region of 2.5 half-sides around the clock, no bigger than _KEEP_SIDE.
+    reach = int(math.ceil(half * 2.5))
+    padded = cv2.copyMakeBorder(image, reach, reach, reach, reach, cv2.BORDER_REPLICATE)
+    cx, cy = int(round(centre[0])) + reach, int(round(centre[1])) + reach
+    region = padded[cy - reach : cy + reach, cx - reach : cx + reach]
+    scale = min(1.0, _KEEP_SIDE / max(1, region.shape[0]))
+    if scale < 1:
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    side = region.shape[0]
+    return _Base(region, (side / 2, side / 2), half * scale, clock.hour, clock.minute)
+
+
+def _recrop(base: _Base, rng: np.random.Generator, *, tilt_degrees: float = 8.0) -> np.ndarray:
+    """The clock cropped as the detector and reader.crop_clock would, with the box a little off."""
+    half_out = base.half * CROP_MARGIN * rng.uniform(0.9, 1.2)
+    shift = rng.uniform(-0.08, 0.08, size=2) * base.half
+    centre = (base.centre[0] + shift[0], base.centre[1] + shift[1])
+    angle = float(np.clip(rng.normal(0, tilt_degrees), -20, 20))
+    squeeze = rng.uniform(0.7, 1.0) if rng.random() < 0.3 else 1.0  # an oblique view
+    scale = INPUT_SIZE / (2 * half_out)
+    matrix = cv2.getRotationMatrix2D(centre, angle, scale)
+    matrix[:, 2] += np.array([INPUT_SIZE / 2 - centre[0], INPUT_SIZE / 2 - centre[1]])
+    if squeeze != 1.0:
+        direction = rng.uniform(0, math.pi)
+        c, s = math.cos(direction), math.sin(direction)
+        rotate = np.array([[c, -s], [s, c]])
+        squash = rotate @ np.diag([squeeze, 1.0]) @ rotate.T
+        middle = np.array([INPUT_SIZE / 2, INPUT_SIZE / 2])
+        full = np.vstack([matrix, [0, 0, 1]])
+        extra = np.eye(3)
+        extra[:2, :2] = squash
+        extra[:2, 2] = middle - squash @ middle
+        matrix = (extra @ full)[:2]
+    return cv2.warpAffine(base.image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_AREA,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+
+def _photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < 0.1:
+        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        crop = np.repeat(gray[..., None], 3, axis=2)
+    if rng.random() < 0.15:  # very small clocks: the crop comes from a few dozen pixels
+        side = int(rng.integers(20, 48))
+        crop = cv2.resize(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA), (INPUT_SIZE, INPUT_SIZE))
+    return damage(crop, rng, amount=float(rng.uniform(0.2, 0.9)))
+
+
+def _background_patch(backgrounds: list[np.ndarray], rng: np.random.Generator, side: int) -> np.ndarray:
+    image = backgrounds[int(rng.integers(len(backgrounds)))]
+    height, width = image.shape[:2]
+    crop = int(min(height, width, max(24, side * rng.uniform(0.6, 3.0))))
+    y, x = int(rng.integers(0, height - crop + 1)), int(rng.integers(0, width - crop + 1))
+    return cv2.resize(image[y : y + crop, x : x + crop], (side, side), interpolation=cv2.INTER_LINEAR)
+
+
+def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
+    """A rendered analog clock set into a real photograph and cropped around: (crop, hour 0-11, minute)."""
+    native = int(rng.choice([48, 64, 96, 128, 160]))
+    clock = random_clock(rng, native, digital_share=0.0)
+    sprite = perspective(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
+    h, w = sprite.shape[:2]
+    side = int(max(h, w) * CROP_MARGIN * rng.uniform(0.95, 1.2))
+    canvas = _background_patch(backgrounds, rng, side)
+    jitter = side // 16
+    paste(canvas, sprite, (side - w) // 2 + int(rng.integers(-jitter, jitter + 1)),
+          (side - h) // 2 + int(rng.integers(-jitter, jitter + 1)))  # fmt: skip
+    crop = cv2.resize(canvas, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+    return _photometric(crop, rng), clock.time.hour % 12, clock.time.minute
+
+
+@dataclass(frozen=True)
+class Sample:
+    image: np.ndarray
+    kind: int
+    hour: int  # -1 where there is no dial to read
+    minute: int
+
+
+class SampleStream(torch.utils.data.IterableDataset):
+    """Endless training samples, drawn by the mix above; reproducible from the seed and worker."""
+
+    def __init__(self, real_root: Path, background_root: Path, seed: int) -> None:
+        super().__init__()
+        self.real_root, self.background_root, self.seed = real_root, background_root, seed
+
+    def __iter__(self) -> Iterator[Sample]:
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0, int(time.time()) if self.seed < 0 else 0])
+        train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"]
+        with_hands = [base for clock in train if clock.source != "cv2024-fake-hands" if (base := _base(clock))]
+        drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
+        backgrounds = [image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None]
+        kinds, shares = list(MIX), np.array(list(MIX.values()))
+        while True:
+            source = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+            if source == "real":
+                pool = with_hands if (rng.random() < REAL_HANDS_SHARE or not drawn) else drawn
+                base = pool[int(rng.integers(len(pool)))]
+                yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), base.hour, base.minute)
+            elif source == "rendered":
+                image, hour, minute = rendered_on_photo(rng, backgrounds)
+                yield Sample(image, KINDS.index("analog"), hour, minute)
+            elif source == "digital":
+                sample = reader_sample(rng, INPUT_SIZE, digital_share=1.0)
+                yield Sample(sample.image, KINDS.index("digital"), -1, -1)
+            else:
+                patch = _background_patch(backgrounds, rng, INPUT_SIZE)
+                yield Sample(_photometric(patch, rng), KINDS.index("none"), -1, -1)
+
+
+def _collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
+    hour = np.array([sample.hour for sample in samples])
+    minute = np.array([sample.minute for sample in samples])
+    dial = np.where(hour >= 0, (hour % 12) * 60 + minute, 0)
+    return {
+        "images": to_tensor([sample.image for sample in samples]),
+        "kind": torch.tensor([sample.kind for sample in samples]),
+        "dial": torch.from_numpy(hour >= 0),
+        "hour": torch.from_numpy(np.maximum(hour, 0)),
+        "minute": torch.from_numpy(cyclic_soft_label(np.maximum(minute, 0), MINUTE_BINS, _MINUTE_SIGMA)).float(),
+        "hour_hand": torch.from_numpy(
+            cyclic_soft_label(dial * HOUR_HAND_BINS / 720, HOUR_HAND_BINS, _HOUR_HAND_SIGMA)
+        ).float(),
+    }
+
+
+def losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    kind = nn.functional.cross_entropy(outputs["kind"], batch["kind"])
+    dial = batch["dial"]
+    if not bool(dial.any()):
+        return kind
+    soft = lambda key: -(batch[key][dial] * outputs[key][dial].log_softmax(1)).sum(1).mean()  # noqa: E731
+    hour = nn.functional.cross_entropy(outputs["hour"][dial], batch["hour"][dial], label_smoothing=0.05)
+    return 0.5 * kind + hour + soft("minute") + soft("hour_hand")
+
+
+@dataclass
+class TrainingRecord:
+    seed: int
+    steps: int
+    batch_size: int
+    learning_rate: float
+    seconds: float
+    samples: int
+    validation: dict[str, float]
+    best_step: int
+    width: int = 0
+    history: list[dict] = field(default_factory=list)
+    initial_checkpoint: str | None = None
+
+
+def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed: int, steps: int,
+                      evaluate: Callable[[HandReaderNet], dict[str, float]], save: Callable[..., None],
+                      batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
+                      initial: Path | None = None, log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
+    """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
+    model by `evaluate(model)["top1"]` at `out` and the latest state at `out` + `.state`."""
+    torch.manual_seed(seed)
+    model = HandReaderNet()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
+    state_path = out.with_name(out.name + ".state")
+    step, best, history, best_step = 0, -1.0, [], 0
+    if initial is not None:
+        state = torch.load(initial, map_location="cpu", weights_only=False)
+        if "optimizer" in state:  # a run's latest state: continue it
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            step, best, history, best_step = state["step"], state["best"], state["history"], state["best_step"]
+        else:  # a saved checkpoint: start from its weights
+            model.load_state_dict({key: value.float() for key, value in state["state_dict"].items()})
+    warmup = 200
+
+    def rate(at: int) -> float:
+        if at < warmup:
+            return (at + 1) / warmup
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (at - warmup) / max(1, steps - warmup))))
+
+    loader = torch.utils.data.DataLoader(SampleStream(real_root, background_root, seed + step), batch_size=batch_size,
+                                         num_workers=1, collate_fn=_collate, prefetch_factor=4)  # fmt: skip
+    started, total, seen = time.monotonic(), 0.0, 0
+    validation: dict[str, float] = {}
+    model.train()
+    for batch in loader:
+        if step >= steps:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate * rate(step)
+        loss = losses(model(batch["images"]), batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+        total += loss.item() * len(batch["kind"])
+        seen += len(batch["kind"])
+        if step % eval_every == 0 or step == steps:
+            model.eval()
+            validation = evaluate(model)
+            model.train()
+            entry = {"step": step, "loss": round(total / max(1, seen), 4), "seconds": round(time.monotonic() - started),
+                     **validation}  # fmt: skip
+            history.append(entry)
+            log(json.dumps(entry))
+            total, seen = 0.0, 0
+            if validation["top1"] > best:
+                best, best_step = validation["top1"], step
+                save(model, TrainingRecord(seed, step, batch_size, learning_rate, round(time.monotonic() - started),
+                                           step * batch_size, validation, best_step, history=list(history),
+                                           initial_checkpoint=str(initial) if initial else None), out)  # fmt: skip
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
+                        "history": history, "best_step": best_step}, state_path)  # fmt: skip
+    record = TrainingRecord(seed, step, batch_size, learning_rate, round(time.monotonic() - started), step * batch_size,
+                            validation, best_step, history=history,
+                            initial_checkpoint=str(initial) if initial else None)  # fmt: skip
+    return record
+
+
+def record_dict(record: TrainingRecord) -> dict:
+    return asdict(record)
+
+
+def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
+    """Scores a model on an eval_reader directory (labels.csv), decoded each way: `top1` is the
+    decode the reader uses, `top1_plain` the plain 12 + 60 argmax, `top1_hands` the two hands
+    without the hour head."""
+    from pipeline.datasets import read_labels
+    from pipeline.evaluation import minutes_apart
+    from pipeline.reader import ClockReader, crop_clock, hand_reading
+    from pipeline.tracking import Box
+
+    rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
+    crops = []
+    for row in rows:
+        image = _load_rgb(directory / row.file)
+        crops.append(crop_clock(image if image is not None else np.zeros((1, 1, 3), np.uint8),
+                                Box(*row.box) if row.box else None, INPUT_SIZE))  # fmt: skip
+
+    def evaluate(model: nn.Module) -> dict[str, float]:
+        outputs = ClockReader(None, model=model).probabilities(crops)
+        scores: dict[str, float] = {"n": len(rows)}
+        for decode, key in (("joint", "top1"), ("plain", "top1_plain"), ("hands", "top1_hands")):
+            right = 0
+            for index, row in enumerate(rows):
+                reading = hand_reading({name: value[index] for name, value in outputs.items()}, decode)
+                right += minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
+            scores[key] = round(right / max(1, len(rows)), 4)
+        return scores
+
+    return evaluate
