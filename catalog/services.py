@@ -42,6 +42,7 @@ from catalog.selectors import ScheduledClip
 from pipeline import ytdlp
 from pipeline.clock_time import ClockTime, Meridiem, format_minute_of_day
 from pipeline.ffmpeg import ffmpeg_binary
+from pipeline.fit import ACCEPT_CONFIDENCE
 from pipeline.ingest import Locator, LocatorKind, LocatorRefused, parse_locator
 from pipeline.probe import NotAVideo, VideoProbe, VideoTooLarge, probe_video
 from pipeline.ytdlp import ProgressCallback
@@ -756,7 +757,9 @@ def scan_store(*, video: Video, result: ScanResult) -> None:
                 meridiem=fitted.meridiem,
                 confidence=min(1.0, max(0.0, fitted.confidence)),
                 method=method,
-                status=TimeReading.Status.ACCEPTED if fitted.confidence >= 0.5 else TimeReading.Status.UNCERTAIN,
+                status=TimeReading.Status.ACCEPTED
+                if fitted.confidence >= ACCEPT_CONFIDENCE
+                else TimeReading.Status.UNCERTAIN,
                 shown_at_seconds=fitted.shown_at_second,
             )
     summary = {"frames": result.frames, "seconds": round(result.seconds_scanned, 2),

@@ -18,6 +18,8 @@ from pipeline.evaluation import dial_distance
 HALF_DAY = MINUTES_PER_HALF_DAY
 AGREEMENT_MINUTES = 1.0
 MIN_AGREEING_SHARE = 0.6
+# A fitted time at least this sure is accepted (and cut into a clip); below it, it waits for review.
+ACCEPT_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)

@@ -178,8 +178,14 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
     if kind == "digital":
         return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",
                        confidence=float(kind_probability[1]) * 0.1, kind="digital", method="digital")  # fmt: skip
-    return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",
-                   confidence=time.confidence * float(kind_probability[0]), kind="analog", method="analog_model")
+    return Reading(
+        hour=time.hour or 12,
+        minute=time.minute,
+        meridiem="unknown",
+        confidence=time.confidence * float(kind_probability[0]),
+        kind="analog",
+        method="analog_model",
+    )
 
 
 def _decode(probabilities: dict[str, np.ndarray]) -> Reading:

@@ -80,9 +80,9 @@ def _base(clock: RealClock) -> _Base | None:
         x, y, w, h = clock.box
         centre, half = (x + w / 2, y + h / 2), max(w, h) / 2
     # Keep a region of 2.5 half-sides around the clock, no bigger than _KEEP_SIDE.
-    reach = int(math.ceil(half * 2.5))
+    reach = math.ceil(half * 2.5)
     padded = cv2.copyMakeBorder(image, reach, reach, reach, reach, cv2.BORDER_REPLICATE)
-    cx, cy = int(round(centre[0])) + reach, int(round(centre[1])) + reach
+    cx, cy = round(centre[0]) + reach, round(centre[1]) + reach
     region = padded[cy - reach : cy + reach, cx - reach : cx + reach]
     scale = min(1.0, _KEEP_SIDE / max(1, region.shape[0]))
     if scale < 1:
@@ -170,12 +170,19 @@ class SampleStream(torch.utils.data.IterableDataset):
         train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"]
         with_hands = [base for clock in train if clock.source != "cv2024-fake-hands" if (base := _base(clock))]
         drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
-        backgrounds = [image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None]
+        backgrounds = [
+            image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None
+        ]
+        if not (with_hands or drawn) or not backgrounds:
+            raise ValueError(
+                f"nothing to train on: {len(with_hands) + len(drawn)} real clocks in {self.real_root} "
+                f"(training split), {len(backgrounds)} photographs in {self.background_root}"
+            )
         kinds, shares = list(MIX), np.array(list(MIX.values()))
         while True:
             source = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
             if source == "real":
-                pool = with_hands if (rng.random() < REAL_HANDS_SHARE or not drawn) else drawn
+                pool = with_hands if with_hands and (rng.random() < REAL_HANDS_SHARE or not drawn) else drawn
                 base = pool[int(rng.integers(len(pool)))]
                 yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), base.hour, base.minute)
             elif source == "rendered":

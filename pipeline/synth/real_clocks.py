@@ -191,6 +191,8 @@ def real_clocks(root: Path) -> list[RealClock]:
 def write_eval_set(clocks: list[RealClock], directory: Path) -> int:
     """An eval_reader directory (labels.csv) that points at the images where they lie, so none is copied."""
     directory.mkdir(parents=True, exist_ok=True)
-    rows = [LabelRow(str(clock.path.resolve()), clock.hour or 12, clock.minute, clock.box, "analog") for clock in clocks]
+    rows = [
+        LabelRow(str(clock.path.resolve()), clock.hour or 12, clock.minute, clock.box, "analog") for clock in clocks
+    ]
     write_labels(directory, rows)
     return len(rows)

@@ -1,4 +1,5 @@
-"""`manage.py eval_reader DIR [--json]`: score the reader on labelled images (DIR/labels.csv)."""
+"""`manage.py eval_reader DIR [--json] [--details] [--by-kind]`: score the reader on labelled
+images (DIR/labels.csv)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.management.commands.read_clock import load_rgb
 from pipeline.datasets import read_labels
-from pipeline.evaluation import ReaderCase, reader_scores
+from pipeline.evaluation import ReaderCase, minutes_apart, reader_scores
+from pipeline.fit import ACCEPT_CONFIDENCE
 from pipeline.tracking import Box
 
 # A reading less sure than this is counted as unreadable (and so as wrong).
@@ -18,12 +20,27 @@ UNREADABLE_BELOW = 0.01
 
 
 class Command(BaseCommand):
-    help = "Print n, top1, hour_acc, minute_acc and unreadable for the reader on DIR (images + labels.csv)."
+    help = (
+        "Print n, top1, hour_acc, minute_acc and unreadable for the reader on DIR (images + labels.csv), and how "
+        "sure readings score: top1 among those at or above the accept threshold, and the share that reach it."
+    )
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("directory", type=Path, metavar="DIR")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--details",
+            action="store_true",
+            help="one line per image: file, truth, reading, confidence, kind, method, right",
+        )
+        parser.add_argument("--by-kind", action="store_true", help="scores for analog and digital clocks apart")
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=ACCEPT_CONFIDENCE,
+            help=f"the confidence a reading is accepted at (default {ACCEPT_CONFIDENCE}, as the scan)",
+        )
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
         from pipeline.reader import load_reader
@@ -33,18 +50,49 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
-        cases = []
+        results = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]
             images = [load_rgb(directory / row.file) for row in chunk]
             boxes = [Box(*row.box) if row.box else None for row in chunk]
-            for row, reading in zip(chunk, reader.read_clocks(images, boxes), strict=True):
-                readable = reading.confidence >= UNREADABLE_BELOW
-                cases.append(ReaderCase(row.hour, row.minute, reading.hour if readable else None,
-                                        reading.minute if readable else None))  # fmt: skip
-        scores = reader_scores(cases)
+            results.extend(zip(chunk, reader.read_clocks(images, boxes), strict=True))
+        threshold = float(options["threshold"])
+        scores = _scores(results, threshold)
+        if options["by_kind"]:
+            for kind in ("analog", "digital"):
+                # The label's kind where it is given, else the kind the reader saw.
+                part = [(row, reading) for row, reading in results if (row.kind or reading.kind) == kind]
+                scores[kind] = _scores(part, threshold)
+        if options["details"]:
+            for row, reading in results:
+                truth = f"{row.hour % 12 or 12}:{row.minute:02d}"
+                right = minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
+                detail = {"file": row.file, "truth": truth, "reading": str(reading),
+                          "confidence": round(reading.confidence, 4), "kind": reading.kind,
+                          "method": reading.method, "right": bool(right)}  # fmt: skip
+                if options["json"]:
+                    self.stdout.write(json.dumps(detail))
+                else:
+                    mark = "ok " if right else "BAD"
+                    self.stdout.write(f"{mark} {truth:>5} read {reading!s:>8} {reading.confidence:.2f} "
+                                      f"{reading.kind:7} {reading.method:15} {row.file}")  # fmt: skip
         if options["json"]:
             self.stdout.write(json.dumps(scores))
-        else:
-            for key, value in scores.items():
-                self.stdout.write(f"{key:>11}: {value}")
+            return
+        for key, value in scores.items():
+            self.stdout.write(f"{key:>22}: {json.dumps(value) if isinstance(value, dict) else value}")
+
+
+def _scores(results: list, threshold: float) -> dict:
+    cases = []
+    for row, reading in results:
+        readable = reading.confidence >= UNREADABLE_BELOW
+        cases.append(ReaderCase(row.hour, row.minute, reading.hour if readable else None,
+                                reading.minute if readable else None))  # fmt: skip
+    scores: dict = reader_scores(cases)
+    sure = [(row, reading) for row, reading in results if reading.confidence >= threshold]
+    right = sum(minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1 for row, reading in sure)
+    scores["threshold"] = threshold
+    scores["share_above_threshold"] = round(len(sure) / len(results), 4) if results else 0.0
+    scores["top1_above_threshold"] = round(right / len(sure), 4) if sure else 0.0
+    return scores

@@ -1,4 +1,4 @@
-"""`manage.py read_clock IMAGE... [--bbox x,y,w,h] [--json]`: read the time on clock images."""
+"""`manage.py read_clock IMAGE... [--bbox x,y,w,h] [--json] [--debug OUT.png]`: read the time on clock images."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
         parser.add_argument("--bbox", help="x,y,w,h of the clock in the image (pixels)")
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
+        parser.add_argument("--debug", type=Path, metavar="OUT.png",
+                            help="write the crop the reader read, with the hands it found drawn on it (with several "
+                                 "clocks or images, OUT-1.png, OUT-2.png, ...)")  # fmt: skip
 
     def handle(self, *args: object, images: list[Path], bbox: str | None, **options: object) -> None:
         from pipeline.detector import load_detector
@@ -44,6 +47,8 @@ class Command(BaseCommand):
 
         reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
         given = parse_bbox(bbox) if bbox else None
+        debug: Path | None = options["debug"]
+        drawn = 0
         for path in images:
             image = load_rgb(path)
             if given is not None:
@@ -55,6 +60,23 @@ class Command(BaseCommand):
             readings = reader.read_clocks([image] * len(boxes), boxes)
             for box, reading in zip(boxes, readings, strict=True):
                 self._report(path, box, reading, as_json=options["json"])
+                if debug is not None:
+                    drawn += 1
+                    out = debug if drawn == 1 else debug.with_name(f"{debug.stem}-{drawn}{debug.suffix}")
+                    self._debug(reader, image, box, reading, out)
+
+    def _debug(self, reader: object, image: object, box: Box | None, reading: object, out: Path) -> None:
+        from pipeline.read.debug import draw_reading
+
+        (crop,) = reader.crops([image], [box])
+        heads = reader.probabilities([crop]) if reader.hands else {}
+        label = f"{reading} {reading.confidence:.2f} {reading.method}"
+        picture = draw_reading(crop, reading.hour, reading.minute, label,
+                               heads.get("minute", [None])[0], heads.get("hour_hand", [None])[0])  # fmt: skip
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
+            raise CommandError(f"could not write {out}")
+        self.stderr.write(f"debug picture: {out}")
 
     def _report(self, path: Path, box: Box | None, reading: object, *, as_json: bool) -> None:
         record = {

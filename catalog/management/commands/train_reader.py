@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -13,6 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from pipeline.checkpoints import save_checkpoint
+
+_RECORDED = {"display", "polar", "seed", "steps", "eval_every", "real_clocks", "backgrounds", "validation", "count",
+             "epochs", "batch_size", "width", "learning_rate", "out", "init"}  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -33,8 +35,12 @@ class Command(BaseCommand):
         parser.add_argument("--eval-every", type=int, default=400, help="validate and checkpoint every N batches")
         parser.add_argument("--real-clocks", type=Path, default=shared / "real-clocks")
         parser.add_argument("--backgrounds", type=Path, default=shared / "backgrounds-coco")
-        parser.add_argument("--validation", type=Path, default=Path(settings.VAR_DIR) / "datasets" / "real-validation",
-                            help="eval_reader directory to validate on (written from --real-clocks when missing)")
+        parser.add_argument(
+            "--validation",
+            type=Path,
+            default=Path(settings.VAR_DIR) / "datasets" / "real-validation",
+            help="eval_reader directory to validate on (written from --real-clocks when missing)",
+        )
         parser.add_argument("--count", type=int, default=40_000, help="training crops to render (--display, --polar)")
         parser.add_argument("--validation-seed", type=int, default=1001)
         parser.add_argument("--validation-count", type=int, default=2_000)
@@ -46,8 +52,20 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        self.argv = argv[2:]  # recorded in the checkpoint as the command that trained it
+        super().run_from_argv(argv)
+
     def handle(self, *args: object, **options: object) -> None:
-        command = "python manage.py train_reader " + shlex.join(sys.argv[2:])
+        given = getattr(self, "argv", None)
+        if given is None:  # called from code: the options it was given
+            given = [
+                part
+                for key in sorted(options)
+                if key in _RECORDED and options[key] not in (None, False)
+                for part in ([f"--{key.replace('_', '-')}"] + ([] if options[key] is True else [str(options[key])]))
+            ]
+        command = "python manage.py train_reader " + shlex.join(given)
         if options["display"] or options["polar"]:
             self._rendered_only(options, command)
             return

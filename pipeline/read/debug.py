@@ -1,0 +1,44 @@
+"""A picture of what the reader saw: the crop it read, the hands it found, and where each hand
+head put its probability, for `read_clock --debug OUT.png`."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+_SIDE = 384
+
+
+def _point(centre: float, radius: float, degrees: float) -> tuple[int, int]:
+    angle = math.radians(degrees)
+    return round(centre + radius * math.sin(angle)), round(centre - radius * math.cos(angle))
+
+
+def draw_reading(crop: np.ndarray, hour: int, minute: int, label: str,
+                 minute_probabilities: np.ndarray | None = None,
+                 hour_hand_probabilities: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """The RGB crop enlarged, the read hands drawn from its centre (minute long and blue, hour
+    short and red), each head's distribution as a ring of ticks around it, and the reading."""
+    image = cv2.resize(crop, (_SIDE, _SIDE), interpolation=cv2.INTER_NEAREST)
+    image = (image * 0.75).astype(np.uint8)  # dimmed, so the drawing stands out
+    centre = _SIDE / 2
+    rings = ((minute_probabilities, 0.47, (60, 140, 255)), (hour_hand_probabilities, 0.40, (255, 70, 70)))
+    for probabilities, radius, colour in rings:
+        if probabilities is None:
+            continue
+        peak = float(probabilities.max()) or 1.0
+        for index, probability in enumerate(probabilities):
+            degrees = index * 360 / len(probabilities)
+            length = 0.06 * _SIDE * float(probability) / peak
+            if length >= 1:
+                cv2.line(image, _point(centre, radius * _SIDE, degrees),
+                         _point(centre, radius * _SIDE + length, degrees), colour, 2)  # fmt: skip
+    minute_degrees = minute * 6
+    hour_degrees = (hour % 12) * 30 + minute * 0.5
+    middle = (round(centre), round(centre))
+    cv2.line(image, middle, _point(centre, 0.36 * _SIDE, minute_degrees), (60, 140, 255), 3, cv2.LINE_AA)
+    cv2.line(image, middle, _point(centre, 0.22 * _SIDE, hour_degrees), (255, 70, 70), 5, cv2.LINE_AA)
+    cv2.putText(image, label, (8, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    return image

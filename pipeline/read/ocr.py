@@ -1,0 +1,62 @@
+"""The adapter for `rapidocr`: PP-OCR recognition (ONNX models inside the wheel) of digital displays.
+
+The detector's box already frames the display, so only the recognition model runs, on the wide
+display crop; its text is then parsed as a time a clock can show ("12:45", "0730", "7:30 PM",
+seven-segment digits read without their colon). This is the only module that imports rapidocr.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+
+from pipeline.display_reader import DisplayReading
+
+_TIME_TEXT = re.compile(r"(?<!\d)(?P<hour>[0-2]?\d)\s*[:.\s]?\s*(?P<minute>[0-5]\d)(?!\d)\s*(?P<marker>[AaPp])?")
+# Characters OCR confuses with digits on segment displays.
+_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2",
+                             "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "b": "6", "G": "6"})  # fmt: skip
+
+
+def parse_time_text(text: str, score: float) -> DisplayReading | None:
+    """The time in an OCR'd display text, or None when it holds no time a clock can show."""
+    marker = "none"
+    upper = text.upper()
+    if re.search(r"P\.?\s*M", upper):
+        marker = "pm"
+    elif re.search(r"A\.?\s*M", upper):
+        marker = "am"
+    cleaned = re.sub(r"[AP]\.?\s*M\.?", " ", upper).translate(_LOOKALIKES)
+    for match in _TIME_TEXT.finditer(cleaned):
+        hour, minute = int(match["hour"]), int(match["minute"])
+        if hour <= 23:
+            if marker != "none" and not 1 <= hour <= 12:
+                continue
+            return DisplayReading(hour=hour, minute=minute, marker=marker, confidence=float(score))
+    return None
+
+
+@cache
+def _engine() -> object:
+    from rapidocr import RapidOCR
+
+    return RapidOCR(params={"Global.log_level": "error", "Global.use_det": False, "Global.use_cls": False,
+                            "EngineConfig.onnxruntime.intra_op_num_threads": 1})  # fmt: skip
+
+
+def read_displays(crops: list[np.ndarray]) -> list[DisplayReading | None]:
+    """Each RGB display crop's time, or None where the text holds none."""
+    engine = _engine()
+    readings = []
+    for crop in crops:
+        result = engine(np.ascontiguousarray(crop[..., ::-1]), use_det=False, use_cls=False)
+        texts, scores = result.txts or (), result.scores or ()
+        reading = None
+        for text, score in zip(texts, scores, strict=False):
+            reading = parse_time_text(text, score)
+            if reading is not None:
+                break
+        readings.append(reading)
+    return readings

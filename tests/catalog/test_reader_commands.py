@@ -1,0 +1,108 @@
+"""The reader's commands as a curator runs them: eval_reader's details and kinds, read_clock's
+debug picture, and train_reader fine-tuning, validating and resuming on a tiny real-like set."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from pipeline.datasets import LabelRow, write_labels
+from pipeline.render import ClockTime, draw_analog, random_analog_style, random_background
+
+
+def _clock_photo(path: Path, hour: int, minute: int, seed: int, size: int = 160) -> None:
+    rng = np.random.default_rng(seed)
+    canvas = random_background(rng, size, size)
+    clock = draw_analog(ClockTime(hour, minute, 0), random_analog_style(rng), size - 16, rng).image
+    alpha = clock[..., 3:4] / 255
+    canvas[8:-8, 8:-8] = (canvas[8:-8, 8:-8] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+
+
+@pytest.fixture
+def labelled(tmp_path) -> Path:
+    folder = tmp_path / "set"
+    rows = []
+    for index, (hour, minute) in enumerate([(10, 10), (3, 40), (7, 5)]):
+        _clock_photo(folder / f"clock-{index}.png", hour, minute, seed=index)
+        rows.append(LabelRow(f"clock-{index}.png", hour, minute, None, "analog"))
+    write_labels(folder, rows)
+    return folder
+
+
+def test_eval_reader_lists_every_image_and_splits_the_kinds(labelled):
+    out = StringIO()
+    call_command("eval_reader", str(labelled), "--json", "--details", "--by-kind", stdout=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    details, scores = lines[:-1], lines[-1]
+    assert [detail["file"] for detail in details] == ["clock-0.png", "clock-1.png", "clock-2.png"]
+    assert {"truth", "reading", "confidence", "kind", "method", "right"} <= set(details[0])
+    assert details[0]["truth"] == "10:10"
+    assert scores["n"] == 3 and scores["analog"]["n"] == 3 and scores["digital"]["n"] == 0
+    assert scores["top1"] == round(sum(detail["right"] for detail in details) / 3, 4)
+    sure = [detail for detail in details if detail["confidence"] >= scores["threshold"]]
+    assert scores["share_above_threshold"] == round(len(sure) / 3, 4)
+
+
+def test_read_clock_draws_the_hands_it_found(labelled, tmp_path):
+    out = StringIO()
+    picture = tmp_path / "debug" / "read.png"
+    call_command("read_clock", str(labelled / "clock-0.png"), "--bbox", "0,0,160,160", "--json", "--debug",
+                 str(picture), stdout=out, stderr=StringIO())  # fmt: skip
+    reading = json.loads(out.getvalue())
+    image = cv2.imread(str(picture))
+    assert image is not None and image.shape[0] == image.shape[1] >= 256
+    assert reading["kind"] in {"analog", "digital"} and 0 <= reading["confidence"] <= 1
+
+
+@pytest.fixture
+def tiny_real_data(tmp_path) -> tuple[Path, Path]:
+    """A real-clocks tree in the layout of ../shared/data (cv2024-style folders and irsural-style
+    names) and a folder of clockless photographs, all rendered here."""
+    real = tmp_path / "real-clocks"
+    drawn = real / "cv2024-fake-hands" / "data_analog_clocks" / "real_staright_images" / "fake_hands"
+    for index, (hour, minute) in enumerate([(10, 10), (3, 40), (7, 5), (12, 30)]):
+        _clock_photo(drawn / f"{hour}-{minute:02d}" / f"{index}.jpg", hour, minute, seed=10 + index)
+    for index, (hour, minute) in enumerate([(2, 37), (9, 15)]):
+        _clock_photo(real / "irsural" / f"{hour:02d}-{minute:02d}-00.000.png", hour, minute, seed=20 + index)
+    backgrounds = tmp_path / "backgrounds"
+    backgrounds.mkdir()
+    for index in range(12):
+        image = random_background(np.random.default_rng(100 + index), 200, 150)
+        cv2.imwrite(str(backgrounds / f"{index:03d}.jpg"), image)
+    return real, backgrounds
+
+
+def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path):
+    real, backgrounds = tiny_real_data
+    out = tmp_path / "reader.pt"
+    common = ["--real-clocks", str(real), "--backgrounds", str(backgrounds), "--validation",
+              str(tmp_path / "validation"), "--batch-size", "4", "--eval-every", "1", "--out", str(out)]  # fmt: skip
+    log = StringIO()
+    call_command("train_reader", "--seed", "3", "--steps", "2", *common, stdout=log)
+    entries = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+    assert [entry["step"] for entry in entries[:2]] == [1, 2]
+    assert entries[0]["n"] == 2, "the irsural-style photographs are the validation split"
+    saved = torch.load(out, weights_only=False)
+    assert saved["architecture"] == "efficientnet-lite0-hands"
+    assert "--seed 3" in saved["command"]
+    state = out.with_name(out.name + ".state")
+    log = StringIO()
+    call_command("train_reader", "--seed", "3", "--steps", "3", "--init", str(state), *common, stdout=log)
+    resumed = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+    assert resumed[0]["step"] == 3, "--init continues the run at the step it stopped"
+    assert torch.load(state, weights_only=False)["step"] == 3
+
+
+def test_train_reader_says_what_is_missing(tmp_path):
+    with pytest.raises(CommandError, match="real clock photographs"):
+        call_command("train_reader", "--real-clocks", str(tmp_path / "nowhere"), "--steps", "1")

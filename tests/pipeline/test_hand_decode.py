@@ -1,0 +1,75 @@
+"""The joint decode of the hands: the hour hand's angle must agree with the minute (30·h + 0.5·m)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.read.decode import cyclic_soft_label, decode_joint, decode_plain, time_posterior
+
+
+def _peak(bins: int, at: float, sigma: float = 1.0, floor: float = 1e-3) -> np.ndarray:
+    probabilities = cyclic_soft_label(at, bins, sigma) + floor
+    return probabilities / probabilities.sum()
+
+
+def _hour_hand_at(hour: int, minute: int, bins: int = 120) -> float:
+    return ((hour % 12) * 60 + minute) * bins / 720
+
+
+def test_it_reads_what_both_hands_agree_on():
+    time = decode_joint(_peak(60, 42), _peak(120, _hour_hand_at(10, 42)))
+    assert (time.hour, time.minute) == (10, 42)
+    assert time.confidence > 0.8
+
+
+def test_an_hour_hand_nearly_at_the_next_hour_is_not_read_as_it_before_the_hour():
+    # 6:51: the hour hand sits at 6.85 hours, so a plain hour head is torn between 6 and 7 and may pick 7.
+    hour_head = np.full(12, 0.01)
+    hour_head[7], hour_head[6] = 0.55, 0.35
+    hour_head /= hour_head.sum()
+    minute = _peak(60, 51)
+    hour_hand = _peak(120, _hour_hand_at(6, 51), sigma=2.0)
+    assert (decode_plain(minute, hour_head).hour, decode_plain(minute, hour_head).minute) == (7, 51)
+    joint = decode_joint(minute, hour_hand, hour_head)
+    assert (joint.hour, joint.minute) == (6, 51)
+    # And just after the hour the hand is barely past it: 7:04 is not 6:04.
+    joint = decode_joint(_peak(60, 4), _peak(120, _hour_hand_at(7, 4), sigma=2.0))
+    assert (joint.hour, joint.minute) == (7, 4)
+
+
+def test_the_minute_says_which_side_of_the_hour_a_doubtful_hour_hand_is_on():
+    # The hour hand's head cannot tell 5:58 from 6:00 (both near 180 degrees); the minute can.
+    hour_hand = _peak(120, 60, sigma=3.0)
+    assert (decode_joint(_peak(60, 58), hour_hand).hour, decode_joint(_peak(60, 58), hour_hand).minute) == (5, 58)
+    assert (decode_joint(_peak(60, 1), hour_hand).hour, decode_joint(_peak(60, 1), hour_hand).minute) == (6, 1)
+
+
+def test_hands_read_the_wrong_way_round_lose_to_the_consistent_reading():
+    # 10:09, where the minute head also half-believes the short hand (at 10, minute 50) is the long one.
+    minute = 0.6 * _peak(60, 9) + 0.4 * _peak(60, 50.75)
+    hour_hand = 0.6 * _peak(120, _hour_hand_at(10, 9)) + 0.4 * _peak(120, 9 * 2)
+    time = decode_joint(minute, hour_hand)
+    assert (time.hour, time.minute) == (10, 9)
+    # 1:50 would need the hour hand at 55 degrees, near the 10-minute mark, and the hour head says 10.
+    hour_head = np.full(12, 0.02)
+    hour_head[10] = 0.78
+    swapped = 0.45 * _peak(60, 9) + 0.55 * _peak(60, 50)
+    time = decode_joint(swapped, 0.45 * _peak(120, _hour_hand_at(10, 9)) + 0.55 * _peak(120, 18.3), hour_head)
+    assert (time.hour, time.minute) == (10, 9), "the hour head breaks the tie between the two readings"
+
+
+def test_confidence_is_the_mass_within_a_minute_of_the_answer():
+    flat = decode_joint(np.full(60, 1 / 60), np.full(120, 1 / 120))
+    assert flat.confidence == pytest.approx(3 / 720, rel=1e-3)
+    posterior = time_posterior(_peak(60, 30), _peak(120, _hour_hand_at(2, 30)))
+    assert posterior.sum() == pytest.approx(1.0)
+    assert int(posterior.argmax()) == 2 * 60 + 30
+
+
+def test_soft_labels_wrap_around_the_dial():
+    label = cyclic_soft_label(0, 60, 1.0)
+    assert label.sum() == pytest.approx(1.0)
+    assert label[59] == pytest.approx(label[1])
+    assert label.argmax() == 0
+    assert cyclic_soft_label(np.array([3, 59.5]), 60, 1.0).shape == (2, 60)

