@@ -70,6 +70,11 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
 # The hand reader's decode: "joint" uses both hands and the hour head; "hands" both hands only;
 # "plain" each head's argmax (see read/decode). Measured on the real validation split.
 HAND_DECODE = "joint"
+# How strongly the measured minute-hand profile sharpens the model's minute (0: not at all). The
+# network reads at 112 px, where a minute is 6 degrees; the polar profile of the crop finds the
+# long hand's direction more finely, and the model's own distribution keeps it from picking a
+# numeral or a shadow. Measured on the real validation split (models/README.md).
+GEOMETRY_MINUTE_WEIGHT = 8.0
 
 
 class ClockReader:
@@ -137,8 +142,8 @@ class ClockReader:
             return []
         if self.hands:
             outputs = self.probabilities(crops)
-            return [hand_reading({key: value[index] for key, value in outputs.items()}, self.decode)
-                    for index in range(len(crops))]  # fmt: skip
+            return [hand_reading({key: value[index] for key, value in outputs.items()}, self.decode, crop)
+                    for index, crop in enumerate(crops)]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
             outputs = {key: value.softmax(1).cpu().numpy() for key, value in self.model(batch).items()}
@@ -162,18 +167,34 @@ def load_reader(checkpoint: str, device: str = "auto", display_checkpoint: str |
     return ClockReader(checkpoint, device=None if device == "auto" else device, display_checkpoint=display_checkpoint)
 
 
-def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE) -> Reading:
+def minute_hand_likelihood(crop: np.ndarray, weight: float = GEOMETRY_MINUTE_WEIGHT) -> np.ndarray:
+    """How much each of the 60 minute directions of the crop looks like the long hand, as a
+    likelihood to multiply into the model's minute distribution (all ones at weight 0)."""
+    if weight == 0:
+        return np.ones(60)
+    _, middle = hand_profiles(cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA))
+    per_minute = middle[:_ANGLES].reshape(60, _ANGLES // 60).max(axis=1)
+    return np.exp(weight * (per_minute - per_minute.max()))
+
+
+def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE,
+                 crop: np.ndarray | None = None) -> Reading:  # fmt: skip
     """The hand reader's answer for one crop. Its confidence is the probability that the time is
     right within a minute, times the probability that the crop is the kind it is read as: a crop
-    the model takes for no clock at all reads with a confidence near 0."""
+    the model takes for no clock at all reads with a confidence near 0. With the crop, the
+    minute is sharpened by the measured hand profile (see GEOMETRY_MINUTE_WEIGHT)."""
     from pipeline.read.hand_net import KINDS as HAND_KINDS
 
     kind_probability = probabilities["kind"]
+    minute = probabilities["minute"]
+    if crop is not None and decode != "plain":
+        minute = minute * minute_hand_likelihood(crop)
+        minute = minute / max(float(minute.sum()), 1e-12)
     if decode == "plain":
-        time = dial_decode.decode_plain(probabilities["minute"], probabilities["hour"])
+        time = dial_decode.decode_plain(minute, probabilities["hour"])
     else:
         hour = probabilities["hour"] if decode == "joint" else None
-        time = dial_decode.decode_joint(probabilities["minute"], probabilities["hour_hand"], hour)
+        time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour)
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
         return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",

@@ -34,8 +34,9 @@ from pipeline.read.hand_net import HOUR_HAND_BINS, INPUT_SIZE, KINDS, MINUTE_BIN
 from pipeline.render import damage, paste, perspective, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, real_clocks
 
-# The mix of a batch: real photographs, rendered dials on real photographs, displays, no clock.
-MIX = {"real": 0.5, "rendered": 0.32, "digital": 0.09, "none": 0.09}
+# The mix of a batch: real photographs, real dials with new hands drawn on them, rendered dials on
+# real photographs, displays, no clock.
+MIX = {"real": 0.36, "repainted": 0.18, "rendered": 0.28, "digital": 0.09, "none": 0.09}
 # Among real photographs: the share from the sets with real hands (ermu03, shlezman); the rest
 # are the drawn-hands dials (cv2024-fake-hands), which are many but all alike.
 REAL_HANDS_SHARE = 0.45
@@ -69,17 +70,15 @@ def _load_rgb(path: Path) -> np.ndarray | None:
     return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _base(clock: RealClock) -> _Base | None:
-    image = _load_rgb(clock.path)
-    if image is None:
-        return None
+def _region(image: np.ndarray, clock: RealClock) -> tuple[_Base, float, tuple[float, float]]:
+    """The clock's surroundings (2.5 half-sides around it, at most _KEEP_SIDE), and how image
+    pixels map into it: region = (image - origin) * scale."""
     height, width = image.shape[:2]
     if clock.box is None:
         centre, half = (width / 2, height / 2), min(width, height) / 2 / 1.05
     else:
         x, y, w, h = clock.box
         centre, half = (x + w / 2, y + h / 2), max(w, h) / 2
-    # Keep a region of 2.5 half-sides around the clock, no bigger than _KEEP_SIDE.
     reach = math.ceil(half * 2.5)
     padded = cv2.copyMakeBorder(image, reach, reach, reach, reach, cv2.BORDER_REPLICATE)
     cx, cy = round(centre[0]) + reach, round(centre[1]) + reach
@@ -88,7 +87,82 @@ def _base(clock: RealClock) -> _Base | None:
     if scale < 1:
         region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     side = region.shape[0]
-    return _Base(region, (side / 2, side / 2), half * scale, clock.hour, clock.minute)
+    origin = (cx - reach - reach, cy - reach - reach)  # image pixels at the region's corner
+    return _Base(region, (side / 2, side / 2), half * scale, clock.hour, clock.minute), scale, origin
+
+
+def _base(clock: RealClock) -> _Base | None:
+    image = _load_rgb(clock.path)
+    return None if image is None else _region(image, clock)[0]
+
+
+@dataclass(frozen=True)
+class _Dial:
+    """A real dial with its annotated hands painted out, and what those hands looked like, so
+    that new hands can be drawn on it at any time."""
+
+    base: _Base
+    pivot: tuple[float, float]
+    lengths: tuple[float, float]  # hour, minute
+    widths: tuple[float, float]
+    colour: tuple[int, int, int]
+
+
+def _dial(clock: RealClock) -> _Dial | None:
+    image = _load_rgb(clock.path)
+    if image is None or clock.pivot is None or len(clock.hands) < 2:
+        return None
+    base, scale, origin = _region(image, clock)
+    to_region = lambda points: (np.asarray(points) - origin) * scale  # noqa: E731
+    hands = [to_region(polygon) for polygon in clock.hands]
+    pivot = tuple(to_region(clock.pivot))
+    mask = np.zeros(base.image.shape[:2], np.uint8)
+    for polygon in hands:
+        cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 255)
+    hour_mask = np.zeros_like(mask)
+    cv2.fillPoly(hour_mask, [np.round(hands[0]).astype(np.int32)], 255)
+    pixels = base.image[hour_mask > 0]
+    if len(pixels) < 4:
+        return None
+    colour = tuple(int(value) for value in np.median(pixels, axis=0))
+    grown = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=max(1, round(base.half / 40)))
+    painted = cv2.inpaint(base.image, grown, 3, cv2.INPAINT_TELEA)
+    lengths, widths = [], []
+    for polygon in hands[:2]:
+        length = float(np.hypot(*(polygon - pivot).T).max())
+        area = abs(cv2.contourArea(polygon.astype(np.float32)))
+        lengths.append(length)
+        widths.append(max(1.0, area / max(length, 1.0)))
+    return _Dial(_Base(painted, base.centre, base.half, base.hour, base.minute), pivot, tuple(lengths),
+                 tuple(widths), colour)  # fmt: skip
+
+
+def _hand(pivot: tuple[float, float], degrees: float, length: float, width: float, tail: float) -> np.ndarray:
+    angle = math.radians(degrees)
+    along = np.array([math.sin(angle), -math.cos(angle)])
+    across = np.array([-along[1], along[0]])
+    start = np.asarray(pivot) - along * length * tail
+    tip = np.asarray(pivot) + along * length
+    half = width / 2
+    return np.array([start + across * half, tip + across * half * 0.35, tip - across * half * 0.35,
+                     start - across * half])  # fmt: skip
+
+
+def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
+    """The dial with hands drawn at a random time, as the annotated ones were (length, width, colour)."""
+    hour, minute = int(rng.integers(12)), int(rng.integers(60))
+    image = dial.base.image.copy()
+    colour = tuple(int(np.clip(value + rng.normal(0, 12), 0, 255)) for value in dial.colour)
+    hour_degrees = hour * 30 + minute * 0.5
+    tail = float(rng.uniform(0.0, 0.2))
+    for degrees, length, width in ((hour_degrees, dial.lengths[0], dial.widths[0]),
+                                   (minute * 6.0, dial.lengths[1], dial.widths[1])):  # fmt: skip
+        polygon = _hand(dial.pivot, degrees, length * rng.uniform(0.92, 1.05), width * rng.uniform(0.8, 1.2), tail)
+        cv2.fillPoly(image, [np.round(polygon * 16).astype(np.int32)], colour, lineType=cv2.LINE_AA, shift=4)
+    if rng.random() < 0.5:
+        radius = max(1, round(max(dial.widths) * rng.uniform(0.5, 1.0)))
+        cv2.circle(image, (round(dial.pivot[0]), round(dial.pivot[1])), radius, colour, -1, cv2.LINE_AA)
+    return _Base(image, dial.base.centre, dial.base.half, hour, minute), hour, minute
 
 
 def _recrop(base: _Base, rng: np.random.Generator, *, tilt_degrees: float = 8.0) -> np.ndarray:
@@ -170,6 +244,7 @@ class SampleStream(torch.utils.data.IterableDataset):
         train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"]
         with_hands = [base for clock in train if clock.source != "cv2024-fake-hands" if (base := _base(clock))]
         drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
+        dials = [dial for clock in train if clock.hands if (dial := _dial(clock))]
         backgrounds = [
             image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None
         ]
@@ -185,7 +260,10 @@ class SampleStream(torch.utils.data.IterableDataset):
                 pool = with_hands if with_hands and (rng.random() < REAL_HANDS_SHARE or not drawn) else drawn
                 base = pool[int(rng.integers(len(pool)))]
                 yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), base.hour, base.minute)
-            elif source == "rendered":
+            elif source == "repainted" and dials:
+                base, hour, minute = repainted(dials[int(rng.integers(len(dials)))], rng)
+                yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), hour, minute)
+            elif source in ("rendered", "repainted"):
                 image, hour, minute = rendered_on_photo(rng, backgrounds)
                 yield Sample(image, KINDS.index("analog"), hour, minute)
             elif source == "digital":
@@ -240,13 +318,16 @@ class TrainingRecord:
 def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed: int, steps: int,
                       evaluate: Callable[[HandReaderNet], dict[str, float]], save: Callable[..., None],
                       batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
-                      initial: Path | None = None, log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
+                      initial: Path | None = None, state_path: Path | None = None,
+                      log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
     """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
-    model by `evaluate(model)["top1"]` at `out` and the latest state at `out` + `.state`."""
+    model by `evaluate(model)["top1"]` at `out` and the latest state (weights, optimizer, step;
+    about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`."""
     torch.manual_seed(seed)
     model = HandReaderNet()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
-    state_path = out.with_name(out.name + ".state")
+    state_path = state_path or out.with_name(out.name + ".state")
+    state_path.parent.mkdir(parents=True, exist_ok=True)
     step, best, history, best_step = 0, -1.0, [], 0
     if initial is not None:
         state = torch.load(initial, map_location="cpu", weights_only=False)
@@ -308,8 +389,9 @@ def record_dict(record: TrainingRecord) -> dict:
 
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     """Scores a model on an eval_reader directory (labels.csv), decoded each way: `top1` is the
-    decode the reader uses, `top1_plain` the plain 12 + 60 argmax, `top1_hands` the two hands
-    without the hour head."""
+    decode the reader uses (joint, minute sharpened by the hand profile), `top1_joint_model_only`
+    the joint decode of the network alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands`
+    the two hands without the hour head."""
     from pipeline.datasets import read_labels
     from pipeline.evaluation import minutes_apart
     from pipeline.reader import ClockReader, crop_clock, hand_reading
@@ -325,10 +407,13 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     def evaluate(model: nn.Module) -> dict[str, float]:
         outputs = ClockReader(None, model=model).probabilities(crops)
         scores: dict[str, float] = {"n": len(rows)}
-        for decode, key in (("joint", "top1"), ("plain", "top1_plain"), ("hands", "top1_hands")):
+        variants = (("joint", True, "top1"), ("joint", False, "top1_joint_model_only"), ("plain", False, "top1_plain"),
+                    ("hands", False, "top1_hands"))  # fmt: skip
+        for decode, with_geometry, key in variants:
             right = 0
             for index, row in enumerate(rows):
-                reading = hand_reading({name: value[index] for name, value in outputs.items()}, decode)
+                probabilities = {name: value[index] for name, value in outputs.items()}
+                reading = hand_reading(probabilities, decode, crops[index] if with_geometry else None)
                 right += minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
             scores[key] = round(right / max(1, len(rows)), 4)
         return scores

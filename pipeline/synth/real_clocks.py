@@ -49,6 +49,10 @@ class RealClock:
     split: str  # "train" | "validation"
     hour_angle: float | None = None  # degrees clockwise from 12, where the hands are known
     minute_angle: float | None = None
+    # The annotated hand polygons in image pixels (hour, minute, then any second hand), where known:
+    # training paints them out and draws new hands at other times on the same real dial.
+    hands: tuple[np.ndarray, ...] = ()
+    pivot: tuple[float, float] | None = None
 
 
 def hand_angle(pivot: tuple[float, float], polygon: np.ndarray) -> tuple[float, float]:
@@ -77,7 +81,7 @@ def _pivot_from_both(hour: np.ndarray, minute: np.ndarray) -> tuple[float, float
 
 
 def _clock_from_hands(path: Path, hour_hand: np.ndarray, minute_hand: np.ndarray, *, source: str, split: str,
-                      crop_box: bool) -> RealClock | None:  # fmt: skip
+                      crop_box: bool, others: tuple[np.ndarray, ...] = ()) -> RealClock | None:  # fmt: skip
     pivot = _pivot_from_both(hour_hand, minute_hand)
     hour_angle, hour_length = hand_angle(pivot, hour_hand)
     minute_angle, minute_length = hand_angle(pivot, minute_hand)
@@ -88,7 +92,8 @@ def _clock_from_hands(path: Path, hour_hand: np.ndarray, minute_hand: np.ndarray
     if crop_box:
         half = max(minute_length, hour_length * 1.4) * DIAL_PER_MINUTE_HAND
         box = (round(pivot[0] - half), round(pivot[1] - half), round(2 * half), round(2 * half))
-    return RealClock(path, hour, minute, box, source, split, hour_angle, minute_angle)
+    return RealClock(path, hour, minute, box, source, split, hour_angle, minute_angle,
+                     hands=(hour_hand, minute_hand, *others), pivot=pivot)  # fmt: skip
 
 
 def _split(name: str, share: float = VALIDATION_SHARE) -> str:
@@ -139,8 +144,9 @@ def shlezman_clocks(root: Path) -> list[RealClock]:
         height, width = shape.shape[:2]
         scale = np.array([width, height], dtype=np.float64)
         split = "validation" if folder in ("val", "test") else _split(images[0].name)
+        seconds = tuple(polygon * scale for polygon in hands.get(2, []))
         clock = _clock_from_hands(images[0], hands[0][0] * scale, hands[1][0] * scale, source="shlezman",
-                                  split=split, crop_box=True)  # fmt: skip
+                                  split=split, crop_box=True, others=seconds)  # fmt: skip
         if clock is not None:
             clocks.append(clock)
     return clocks

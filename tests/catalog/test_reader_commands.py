@@ -82,7 +82,8 @@ def tiny_real_data(tmp_path) -> tuple[Path, Path]:
     return real, backgrounds
 
 
-def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path):
+def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path, settings):
+    settings.VAR_DIR = tmp_path / "var"
     real, backgrounds = tiny_real_data
     out = tmp_path / "reader.pt"
     common = ["--real-clocks", str(real), "--backgrounds", str(backgrounds), "--validation",
@@ -95,7 +96,8 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path)
     saved = torch.load(out, weights_only=False)
     assert saved["architecture"] == "efficientnet-lite0-hands"
     assert "--seed 3" in saved["command"]
-    state = out.with_name(out.name + ".state")
+    state = tmp_path / "var" / "train_reader" / "reader.pt.state"
+    assert state.exists() and not out.with_name("reader.pt.state").exists(), "the 50 MB state stays under var/"
     log = StringIO()
     call_command("train_reader", "--seed", "3", "--steps", "3", "--init", str(state), *common, stdout=log)
     resumed = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]

@@ -89,3 +89,16 @@ def test_crop_clock_gives_the_reader_a_square_of_its_size():
     assert crop_clock(image, Box(280, 10, 40, 40), 112).shape == (112, 112, 3)
     assert crop_clock(np.zeros((0, 5, 3), np.uint8), None, 112).shape == (112, 112, 3)
     assert cv2.countNonZero(crop_clock(np.zeros((1, 1, 3), np.uint8), None, 112)[..., 0]) == 0
+
+
+def test_the_measured_minute_hand_points_where_the_long_hand_is():
+    from pipeline.reader import minute_hand_likelihood
+
+    rng = np.random.default_rng(8)
+    clock = draw_analog(ClockTime(4, 42, 0), random_analog_style(rng), 100, rng).image
+    canvas = np.full((112, 112, 3), 240, np.uint8)
+    alpha = clock[..., 3:4] / 255
+    canvas[6:106, 6:106] = (canvas[6:106, 6:106] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    likelihood = minute_hand_likelihood(canvas)
+    assert min(abs(int(likelihood.argmax()) - 42), 60 - abs(int(likelihood.argmax()) - 42)) <= 1
+    assert np.all(minute_hand_likelihood(canvas, weight=0) == 1)

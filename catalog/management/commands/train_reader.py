@@ -89,8 +89,10 @@ class Command(BaseCommand):
             real_root=real_root, background_root=backgrounds, out=out, seed=options["seed"], steps=options["steps"],
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
-            initial=options["init"], log=self.stdout.write,
+            initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
+            log=self.stdout.write,
         )  # fmt: skip
+        self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
                                       "validation": record.validation}))  # fmt: skip
 
