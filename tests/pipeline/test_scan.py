@@ -65,7 +65,6 @@ def test_a_sighting_never_spans_a_shot_change(tmp_path, models):
     assert minutes_apart(*read[1], 8, 40) <= 1, read
 
 
-@pytest.mark.xfail(strict=True, reason="the hand reader reads this dark Roman face at 3:15, hands overlapping, as 4:14")
 def test_overlapping_hands_on_a_dark_face_are_read(tmp_path, models):
     video = render_clock_video(tmp_path / "overlap.mp4", [Shot(4, ClockTime(3, 15, 0), "analog", seed=31)])
 
