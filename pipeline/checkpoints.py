@@ -3,7 +3,7 @@ one format, written and read in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,16 +26,18 @@ def save_checkpoint(model: nn.Module, record: Any, path: Path, command: str) -> 
                 "architecture": architecture}, path)  # fmt: skip
 
 
-def checkpoint_architecture(path: str | Path) -> str:
-    """Which network a checkpoint holds ("polar" for those saved before the name was recorded)."""
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    return saved.get("architecture", "polar")
-
-
-def load_checkpoint(path: str | Path, build: Callable[[int], Net], *, device: str | None = None) -> tuple[Net, dict]:
+def load_checkpoint(path: str | Path, build: Callable[[int], Net] | Mapping[str, Callable[[int], Net]], *,
+                    device: str | None = None) -> tuple[Net, dict]:  # fmt: skip
     """The network `build(width)` with the saved weights, in eval mode on `device` (CUDA when
-    present if None), and the whole saved dictionary."""
+    present if None), and the whole saved dictionary. `build` may map architecture names to
+    builders, for a path that can hold more than one kind of network (checkpoints saved before
+    the name was recorded are "polar")."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(build, Mapping):
+        architecture = saved.get("architecture", "polar")
+        if architecture not in build:
+            raise ValueError(f"{path} holds a {architecture!r} network; expected one of {', '.join(build)}")
+        build = build[architecture]
     model = build(saved["width"])
     model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
     model.to(device or best_device()).eval()

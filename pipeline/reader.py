@@ -77,6 +77,9 @@ HAND_DECODE = "joint"
 # first and costs the second nothing; stronger helps real photographs more but hurts rendered ones
 # (models/README.md).
 GEOMETRY_MINUTE_WEIGHT = 2.0
+# A display the hand reader saw but no display recognizer is loaded to read: its hand heads mean
+# nothing there, so the reading is kept only as a hint for review, far below any accept threshold.
+UNREAD_DISPLAY_CONFIDENCE = 0.1
 
 
 class ClockReader:
@@ -84,27 +87,19 @@ class ClockReader:
 
     def __init__(self, checkpoint: str | Path | None, *, device: str | None = None,
                  display_checkpoint: str | Path | None = None, model: object | None = None) -> None:  # fmt: skip
-        from pipeline.checkpoints import checkpoint_architecture, load_checkpoint
+        from pipeline.checkpoints import load_checkpoint
+        from pipeline.read import hand_net
 
         if model is None:
-            if checkpoint_architecture(checkpoint) == "efficientnet-lite0-hands":
-                from pipeline.read.hand_net import HandReaderNet
-
-                model, _ = load_checkpoint(checkpoint, lambda width: HandReaderNet(width, pretrained=False),
-                                           device=device)  # fmt: skip
-            else:
-                model, _ = load_checkpoint(checkpoint, ClockReaderNet, device=device)
+            # The ImageNet weights are not loaded first: the checkpoint's replace them all.
+            builders = {hand_net.ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
+                        "polar": ClockReaderNet}  # fmt: skip
+            model, _ = load_checkpoint(checkpoint, builders, device=device)
         self.model = model
-        self.hands = getattr(model, "architecture", "") == "efficientnet-lite0-hands"
-        if self.hands:
-            from pipeline.read.hand_net import INPUT_SIZE as HAND_INPUT_SIZE
-
-            self.input_size = HAND_INPUT_SIZE
-        else:
-            self.input_size = INPUT_SIZE
+        self.hands = getattr(model, "architecture", "polar") == hand_net.ARCHITECTURE
+        self.input_size = hand_net.INPUT_SIZE if self.hands else INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
-        self.decode = HAND_DECODE
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
         return [crop_clock(image, box, self.input_size) for image, box in zip(images, boxes, strict=True)]
@@ -144,7 +139,7 @@ class ClockReader:
             return []
         if self.hands:
             outputs = self.probabilities(crops)
-            return [hand_reading({key: value[index] for key, value in outputs.items()}, self.decode, crop)
+            return [hand_reading({key: value[index] for key, value in outputs.items()}, HAND_DECODE, crop)
                     for index, crop in enumerate(crops)]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
@@ -199,13 +194,14 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
         time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour)
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
-        return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown",
-                       confidence=float(kind_probability[1]) * 0.1, kind="digital", method="digital")  # fmt: skip
+        confidence = float(kind_probability[HAND_KINDS.index("digital")]) * UNREAD_DISPLAY_CONFIDENCE
+        return Reading(hour=time.hour or 12, minute=time.minute, meridiem="unknown", confidence=confidence,
+                       kind="digital", method="digital")  # fmt: skip
     return Reading(
         hour=time.hour or 12,
         minute=time.minute,
         meridiem="unknown",
-        confidence=time.confidence * float(kind_probability[0]),
+        confidence=time.confidence * float(kind_probability[HAND_KINDS.index("analog")]),
         kind="analog",
         method="analog_model",
     )

@@ -15,11 +15,13 @@ direction.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from pipeline.read.backbone import FEATURES, Backbone
+from pipeline.reader_model import to_tensor  # the same [0, 1] batch layout
+
+__all__ = ["INPUT_SIZE", "KINDS", "HandReaderNet", "to_tensor"]
 
 INPUT_SIZE = 112
 KINDS = ("analog", "digital", "none")
@@ -29,8 +31,11 @@ _MAP_CHANNELS = 32
 _MAP_SIDE = 4  # about INPUT_SIZE / 32
 
 
+ARCHITECTURE = "efficientnet-lite0-hands"  # the name checkpoints record
+
+
 class HandReaderNet(nn.Module):
-    architecture = "efficientnet-lite0-hands"
+    architecture = ARCHITECTURE
 
     def __init__(self, width: int = 0, *, pretrained: bool = True) -> None:
         # `width` is unused: it keeps the signature checkpoints.load_checkpoint calls with.
@@ -57,9 +62,3 @@ class HandReaderNet(nn.Module):
             "minute": self.minute(features),
             "hour_hand": self.hour_hand(features),
         }
-
-
-def to_tensor(crops: list[np.ndarray]) -> torch.Tensor:
-    """RGB uint8 crops (INPUT_SIZE square) to a batch in [0, 1]."""
-    batch = np.stack(crops).astype(np.float32) / 255.0
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()

@@ -21,7 +21,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -31,6 +31,7 @@ from torch import nn
 
 from pipeline.read.decode import cyclic_soft_label
 from pipeline.read.hand_net import HOUR_HAND_BINS, INPUT_SIZE, KINDS, MINUTE_BINS, HandReaderNet, to_tensor
+from pipeline.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
 from pipeline.render import damage, paste, perspective, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, real_clocks
 
@@ -42,7 +43,6 @@ MIX = {"real": 0.36, "repainted": 0.18, "rendered": 0.28, "digital": 0.09, "none
 REAL_HANDS_SHARE = 0.45
 # The largest side a real image is kept at in memory (the crop is INPUT_SIZE anyway).
 _KEEP_SIDE = 288
-CROP_MARGIN = 1.15  # as pipeline.reader.crop_clock
 _MINUTE_SIGMA = 0.8
 _HOUR_HAND_SIGMA = 1.2
 
@@ -240,7 +240,7 @@ class SampleStream(torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[Sample]:
         info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0, int(time.time()) if self.seed < 0 else 0])
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
         train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"]
         with_hands = [base for clock in train if clock.source != "cv2024-fake-hands" if (base := _base(clock))]
         drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
@@ -383,10 +383,6 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
     return record
 
 
-def record_dict(record: TrainingRecord) -> dict:
-    return asdict(record)
-
-
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     """Scores a model on an eval_reader directory (labels.csv), decoded each way: `top1` is the
     decode the reader uses (joint, minute sharpened by the hand profile), `top1_joint_model_only`
@@ -394,7 +390,6 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     the two hands without the hour head."""
     from pipeline.datasets import read_labels
     from pipeline.evaluation import minutes_apart
-    from pipeline.reader import ClockReader, crop_clock, hand_reading
     from pipeline.tracking import Box
 
     rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
