@@ -812,9 +812,11 @@ def video_cut(*, video: Video) -> list[Snippet]:
     if not video.file:
         raise ValueError(f"video #{video.pk} has no file to cut from (status {video.status})")
     source = Path(settings.MEDIA_ROOT) / video.file.name
-    probe = probe_video(source)
     with _video_work(video):
+        # Leftovers go before the source is probed, so that a source that can no longer be cut
+        # does not keep the files of clips whose rows are gone.
         _snippet_leftovers_remove(video)
+        probe = probe_video(source)
         video.refresh_from_db(fields=["shot_boundaries", "error"])  # a scan may have run while we waited
         accepted = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED)
         readings = accepted.select_related("sighting")
