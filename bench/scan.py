@@ -51,9 +51,9 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from catalog.services import scan_models
-    from pipeline.probe import probe_video
-    from pipeline.scan import ScanOptions, scan_video
+    from catalog.ml import scan_models
+    from pipeline.ingest.probe import probe_video
+    from pipeline.scan.stage import ScanOptions, scan_video
 
     with tempfile.TemporaryDirectory() as scratch:
         path = args.file or Path(scratch) / "bench-720p.mp4"

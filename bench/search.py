@@ -562,7 +562,7 @@ def embedding_throughput(model: str, batch: int, rounds: int) -> dict[str, objec
     pipeline's embed_images on the same 640x360 RGB frames (resize, crop, normalize, forward)."""
     import torch
 
-    from pipeline.embedder import ClipEmbedder, EmbedderSpec
+    from pipeline.search.embedder import ClipEmbedder, EmbedderSpec
 
     rng = np.random.default_rng(1)
     frames = [rng.integers(0, 256, (360, 640, 3), np.uint8) for _ in range(batch)]

@@ -52,7 +52,7 @@ from catalog.serializers import (
     VideoTagSerializer,
 )
 from pipeline.clock_time import format_minute_of_day
-from pipeline.coverage import coverage
+from pipeline.schedule.coverage import coverage
 
 
 class _SettingsRateThrottle(UserRateThrottle):

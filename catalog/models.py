@@ -166,7 +166,7 @@ class TimeReading(models.Model):
     method = models.CharField(max_length=16, choices=Method.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED, db_index=True)
     shown_at_seconds = models.FloatField(help_text="The video second at which the clock shows HH:MM:00.")
-    # What day or night in the scene suggests for a reading without AM/PM (see pipeline.tagging),
+    # What day or night in the scene suggests for a reading without AM/PM (see pipeline.search.tagging),
     # and how sure that is; stored for a threshold (or a curator) to decide on.
     meridiem_proposal = models.CharField(max_length=8, blank=True)
     meridiem_proposal_confidence = models.FloatField(null=True, blank=True)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
+from catalog import ml
 from catalog.models import (
     ClockSighting,
     Concept,
@@ -31,13 +32,13 @@ from catalog.models import (
     WorkerHeartbeat,
 )
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
-from pipeline.schedule import Clip, MinutePlan, plan_day
-from pipeline.tagging import Segment, appearance_segments
+from pipeline.schedule.plan import Clip, MinutePlan, plan_day
+from pipeline.search.tagging import Segment, appearance_segments
 
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
     import numpy as np
 
-    from pipeline.embedder import ClipEmbedder
+    from pipeline.search.embedder import ClipEmbedder
 
 
 def video_list(*, status: str | None = None, source: int | None = None) -> QuerySet[Video]:
@@ -107,8 +108,9 @@ def minute_counts() -> list[int]:
 
 
 def health() -> dict[str, dict]:
-    """What /healthz reports: can we reach the database and the task broker, and how many worker
-    processes of each queue were seen lately (each saves a heartbeat every few seconds)."""
+    """What /healthz reports: can we reach the database and the task broker, how many worker
+    processes of each queue were seen lately (each saves a heartbeat every few seconds), and
+    which clock detector the scan uses."""
     from django_q.brokers import get_broker
 
     def first_line(error: Exception) -> str:
@@ -135,6 +137,8 @@ def health() -> dict[str, dict]:
             if beat.host not in queue["hosts"]:
                 queue["hosts"].append(beat.host)
     report["queues"] = queues
+    # Which clock detector a scan takes, and why (from the files alone: this process never loads torch).
+    report["detector"] = ml.planned_detector().as_dict()
     return report
 
 
@@ -380,13 +384,6 @@ class SearchUnavailable(RuntimeError):
     """No embedder to turn the query into a vector; the message says what to configure."""
 
 
-def scene_embedder() -> ClipEmbedder:
-    """The CLIP embedder named in settings, loaded once per process (EmbedderUnavailable if it can't be)."""
-    from pipeline.embedder import load_embedder
-
-    return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
-
-
 @lru_cache(maxsize=2048)
 def _text_vector(embedder: ClipEmbedder, text: str) -> np.ndarray:
     """A text query's vector, kept per process: popular searches are asked again and again, and
@@ -402,7 +399,7 @@ def search_vector(*, text: str | None, image: object = None, frame: int | None =
     alone needs no model loaded."""
     import numpy as np
 
-    from pipeline.embedder import EmbedderUnavailable
+    from pipeline.search.embedder import EmbedderUnavailable
 
     parts = []
     model_name = ""
@@ -414,7 +411,7 @@ def search_vector(*, text: str | None, image: object = None, frame: int | None =
         model_name = scene.model_name
     if text is not None or image is not None:
         try:
-            embedder = scene_embedder()
+            embedder = ml.scene_embedder()
         except EmbedderUnavailable as error:
             raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
         model_name = embedder.name

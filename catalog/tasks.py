@@ -6,17 +6,16 @@ import logging
 import os
 import socket
 
-from django.conf import settings
 from django_q.tasks import async_task
 
-from catalog import services
+from catalog import ml, services, stages
 from catalog.models import Source, Video
 from catalog.workers import survives_database_restart
-from pipeline import ytdlp
-from pipeline.embedder import EmbedderUnavailable
 from pipeline.ffmpeg import FfmpegError
 from pipeline.frames import FrameReadError
-from pipeline.probe import NotAVideo
+from pipeline.ingest import ytdlp
+from pipeline.ingest.probe import NotAVideo
+from pipeline.search.embedder import EmbedderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +28,9 @@ def ping() -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "queue": Conf.CLUSTER_NAME}
 
 
-# Which queue each task goes to (settings.Q_CPU_QUEUE or Q_GPU_QUEUE): the work that needs the
-# models runs where the GPU is.
-GPU_TASKS = frozenset({"scan_video", "embed_video"})
-
-
 def queue_name(task: str) -> str:
-    return settings.Q_GPU_QUEUE if task in GPU_TASKS else settings.Q_CPU_QUEUE
+    """settings.Q_CPU_QUEUE or Q_GPU_QUEUE: the work that needs the models runs where the GPU is."""
+    return stages.queue_of(task)
 
 
 def _queue(task: str, key: int, what: str) -> str:
@@ -92,7 +87,7 @@ def scan_video(video_id: int) -> dict[str, object]:
         return {"video": video_id, "status": "nothing to scan"}
     try:
         video = services.video_scan(video=video)
-    except services.ScanUnavailable as unavailable:
+    except ml.ScanUnavailable as unavailable:
         logger.error("video %s not scanned: %s", video_id, unavailable)
         return {"video": video_id, "status": video.status, "error": str(unavailable)}
     if video.status == Video.Status.PROCESSED:
@@ -129,8 +124,7 @@ def embed_video(video_id: int) -> dict[str, object]:
     if video is None or not video.file:
         return {"video": video_id, "status": "nothing to embed"}
     try:
-        stored = services.video_embed(video=video)
-        tagged = services.video_tag(video=video)
+        stored, tagged = services.video_index(video=video)
     except (EmbedderUnavailable, FrameReadError, NotAVideo, services.DiskFull) as error:
         # Search is optional: a video without vectors is still on the clock.
         logger.error("video %s not embedded: %s", video_id, error)

@@ -23,9 +23,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from catalog import selectors, services
-from pipeline import hls
 from pipeline.clock_time import MINUTES_PER_DAY, format_minute_of_day, known_time_zones, parse_minute_of_day
-from pipeline.coverage import coverage, nearest_earlier_covered, neighbours
+from pipeline.schedule import hls
+from pipeline.schedule.coverage import coverage, nearest_earlier_covered, neighbours
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ _prerendering: set[tuple[int, str]] = set()
 @require_safe
 @never_cache
 def live_playlist(request: HttpRequest) -> HttpResponse:
-    """/live.m3u8: the clock as a live HLS stream (see pipeline/hls.py), for VLC, ffplay and TVs."""
+    """/live.m3u8: the clock as a live HLS stream (see pipeline/schedule/hls.py), for VLC, ffplay and TVs."""
     tz = _zone(request)
     if tz is None:
         return HttpResponseBadRequest(_BAD_ZONE)

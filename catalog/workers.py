@@ -24,7 +24,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from catalog import services
+from catalog import services, stages
 from catalog.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -79,9 +79,6 @@ def start_heartbeat(**kwargs: object) -> None:
 # handed out again at once (database broker: its row is unlocked; Redis: it is queued again).
 # A task that has killed its worker Q_MAX_ATTEMPTS times is given up, and its video says why.
 # Every stage is idempotent, so running a task again is safe.
-
-_STAGES = {"catalog.tasks.download_video": "download", "catalog.tasks.scan_video": "scan",
-           "catalog.tasks.cut_video": "cutting", "catalog.tasks.embed_video": "embedding"}  # fmt: skip
 
 
 def journal_task_start(sender: object, func: object, task: dict, **kwargs: object) -> None:
@@ -168,8 +165,8 @@ def _hand_back(task: dict, queue: str) -> int:
         logger.error("task %s killed its worker %s times: given up", task.get("name"), crashes)
         if Conf.ORM and task.get("ack_id"):
             OrmQ.objects.using(Conf.ORM).filter(pk=task["ack_id"]).delete()
-        if func in _STAGES and args:
-            services.video_give_up_after_crashes(video_id=args[0], stage=_STAGES[func], crashes=crashes)
+        if func in stages.BY_TASK_PATH and args:
+            services.video_give_up_after_crashes(video_id=args[0], stage=stages.BY_TASK_PATH[func], crashes=crashes)
         return 0
     logger.warning("worker died while running task %s: handing it out again", task.get("name"))
     if Conf.ORM:

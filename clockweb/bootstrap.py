@@ -37,6 +37,14 @@ COMMANDS_WITHOUT_DATABASE = frozenset(
 )
 
 
+# Commands that deal with migrations themselves (serve migrates before it serves), or that a
+# user runs to look at a database as it is.
+COMMANDS_THAT_MIGRATE_OR_INSPECT = frozenset(
+    {"migrate", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations", "serve", "dbshell", "shell",
+     "inspectdb", "test"}
+)  # fmt: skip
+
+
 class DatabaseUnavailable(SystemExit):
     """A one-line, user-facing reason why clockweb cannot use its database."""
 
@@ -136,6 +144,40 @@ def main_guard(argv: list[str]) -> None:
         return
     try:
         prepare_database(own="required" if argv[1] == "serve" else "if-free")
+        if argv[1] not in COMMANDS_THAT_MIGRATE_OR_INSPECT and not {"-h", "--help"} & set(argv[2:]):
+            migrate_if_needed()
     except DatabaseUnavailable as unavailable:
         print(unavailable.code, file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def unapplied_migrations() -> list[str]:
+    """The migrations this code has that the database has not applied, as app.name."""
+    import django
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    django.setup()
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, backwards in plan if not backwards]
+
+
+def migrate_if_needed() -> None:
+    """A command run on a database that lacks migrations (a fresh checkout, before `make run`):
+    the embedded database is clockweb's own, so it is migrated first, as `make run` does; an
+    external one (DATABASE_URL) is left to its owner, and the command stops with one line."""
+    from django.conf import settings
+
+    pending = unapplied_migrations()
+    if not pending:
+        return
+    if settings.EMBEDDED_PGDATA is None:
+        raise DatabaseUnavailable(
+            f"the database at DATABASE_URL lacks {len(pending)} migration(s) (first: {pending[0]}); "
+            "run `manage.py migrate` first"
+        )
+    from django.core.management import call_command
+
+    print(f"clockweb: migrating the embedded database first ({len(pending)} migration(s))", file=sys.stderr)
+    call_command("migrate", interactive=False, verbosity=0)

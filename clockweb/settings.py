@@ -35,7 +35,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
-def _env_number(name: str, default: float, parse: type, noun: str, minimum: float | None) -> float:
+def _env_number(name: str, default: float | None, parse: type, noun: str, minimum: float | None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -54,6 +54,14 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     return _env_number(name, default, float, "a number", minimum)
+
+
+def env_int_or_none(name: str, *, minimum: int | None = None) -> int | None:
+    return _env_number(name, None, int, "an integer", minimum)
+
+
+def env_float_or_none(name: str, *, minimum: float | None = None) -> float | None:
+    return _env_number(name, None, float, "a number", minimum)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -332,16 +340,23 @@ INGEST_WORK_DIR = Path(env_str("INGEST_WORK_DIR") or VAR_DIR / "downloads")
 
 # -- scan ----------------------------------------------------------------------------------
 
-# A path, or a standard ultralytics name such as yolo11n.pt (COCO, class 74 "clock"), which
-# ultralytics downloads on a machine with internet. The default is clockweb's own checkpoint.
-DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or str(BASE_DIR / "models" / "detector.pt")
+# The clock detector. By default the best that can be had (pipeline/scan/choice.py): COCO
+# yolo11n.pt through ultralytics (cached in VAR_DIR/models, or downloaded there), else the offline
+# COCO NanoDet-m that `make` installs into VAR_DIR/models, else clockweb's own checkpoint.
+# CLOCKWEB_DETECTOR_WEIGHTS forces one: a path (a YOLO checkpoint or a converted NanoDet-m file)
+# or a standard ultralytics name.
+DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or None
+OWN_DETECTOR_WEIGHTS = str(BASE_DIR / "models" / "detector.pt")
+NANODET_WEIGHTS = str(VAR_DIR / "models" / "nanodet-m.pt")
+DETECTOR_CACHE_DIR = VAR_DIR / "models"
 READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
-# Digital displays get their own recognizer (see pipeline/display_reader.py).
+# Digital displays get their own recognizer (see pipeline/read/display_reader.py).
 DISPLAY_READER_WEIGHTS = env_str("CLOCKWEB_DISPLAY_READER_WEIGHTS") or str(BASE_DIR / "models" / "display_reader.pt")
 # "auto" picks CUDA when present, else the CPU.
 DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
-DETECTOR_CONFIDENCE = env_float("DETECTOR_CONFIDENCE", 0.4, minimum=0.01)
-DETECTOR_IMAGE_SIZE = env_int("DETECTOR_IMAGE_SIZE", 320, minimum=64)
+# Unset: each detector's own operating point (pipeline/scan/choice.py DEFAULTS).
+DETECTOR_CONFIDENCE = env_float_or_none("DETECTOR_CONFIDENCE", minimum=0.01)
+DETECTOR_IMAGE_SIZE = env_int_or_none("DETECTOR_IMAGE_SIZE", minimum=64)
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 
 # -- scene search (CLIP) ------------------------------------------------------------------

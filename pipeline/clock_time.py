@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
+
+import numpy as np
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_HALF_DAY = 720
@@ -90,3 +93,18 @@ def known_time_zones() -> frozenset[str]:
     """IANA names from the tz database. Only these may become a ZoneInfo: a name from a request
     must never reach the file system as a path."""
     return frozenset(available_timezones())
+
+
+HALF_DAY = MINUTES_PER_HALF_DAY
+
+
+def dial_distance(a: Any, b: Any) -> Any:
+    """Minutes between two positions on a 12-hour dial (minutes after 12:00), the short way round.
+    Works on plain numbers and, element by element, on numpy arrays."""
+    difference = abs(a - b) % HALF_DAY
+    return np.minimum(difference, HALF_DAY - difference)
+
+
+def minutes_apart(hour_a: Any, minute_a: Any, hour_b: Any, minute_b: Any) -> Any:
+    """Minutes between two times on a 12-hour dial, the short way round (11:59 and 12:00 are 1 apart)."""
+    return dial_distance((hour_a % 12) * 60 + minute_a, (hour_b % 12) * 60 + minute_b)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.files import written_whole
+
 
 @cache
 def ffmpeg_binary() -> str:
@@ -139,8 +141,8 @@ def cut_clip(source: Path, out: Path, *, start: float, duration: float, has_audi
         "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2",
         "-movflags", "+faststart", "-f", "mp4", str(partial),
     ]  # fmt: skip
-    _run(command, f"cut {start:.2f}-{start + duration:.2f} s of {source.name}", partial)
-    partial.replace(out)
+    with written_whole(out, partial):
+        _run(command, f"cut {start:.2f}-{start + duration:.2f} s of {source.name}", partial)
     return out
 
 
@@ -153,10 +155,10 @@ def extract_thumbnail(clip: Path, out: Path, *, second: float, height: int = 180
         "-ss", f"{max(0.0, second):.3f}", "-i", str(clip), "-frames:v", "1",
         "-vf", f"scale=-2:{height}", "-q:v", "4", "-f", "image2", str(partial),
     ]  # fmt: skip
-    _run(command, f"take a thumbnail of {clip.name}", partial)
-    if not partial.exists():
-        raise FfmpegError(f"ffmpeg could not take a thumbnail of {clip.name} at {second:.2f} s: no frame there")
-    partial.replace(out)
+    with written_whole(out, partial):
+        _run(command, f"take a thumbnail of {clip.name}", partial)
+        if not partial.exists():
+            raise FfmpegError(f"ffmpeg could not take a thumbnail of {clip.name} at {second:.2f} s: no frame there")
     return out
 
 
@@ -246,8 +248,8 @@ def concat_to_mp4(parts: list[Path], out: Path) -> Path:
     command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0",
                "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(partial)]  # fmt: skip
     try:
-        _run(command, f"join the parts of {out.name}", partial)
+        with written_whole(out, partial):
+            _run(command, f"join the parts of {out.name}", partial)
     finally:
         listing.unlink(missing_ok=True)
-    partial.replace(out)
     return out

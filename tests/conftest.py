@@ -65,7 +65,7 @@ def _static_without_collectstatic(settings) -> None:
 @pytest.fixture(autouse=True)
 def _tiny_clip(settings) -> None:
     """No test downloads CLIP weights: the embedder is a tiny random-init model (plumbing only)."""
-    from pipeline.embedder import TINY_MODEL
+    from pipeline.search.embedder import TINY_MODEL
 
     settings.CLIP_MODEL = TINY_MODEL
     settings.CLIP_PRETRAINED = None

@@ -12,9 +12,9 @@ from django.conf import settings
 
 from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
-from pipeline.clock_video import Shot, render_clock_video
 from pipeline.ffmpeg import cut_clip
-from pipeline.render import ClockTime
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)

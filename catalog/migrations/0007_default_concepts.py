@@ -1,8 +1,8 @@
-"""The default tag vocabulary (pipeline.tagging.DEFAULT_CONCEPTS); curators edit it afterwards."""
+"""The default tag vocabulary (pipeline.search.tagging.DEFAULT_CONCEPTS); curators edit it afterwards."""
 
 from django.db import migrations
 
-from pipeline.tagging import DEFAULT_CONCEPTS
+from pipeline.search.tagging import DEFAULT_CONCEPTS
 
 
 def add_defaults(apps, schema_editor):  # noqa: ANN001, ANN201

@@ -1,0 +1,1 @@
+"""Read: the time on a found clock, analog or digital, and one time fitted per sighting."""

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from pipeline.read.backbone import FEATURES, Backbone
-from pipeline.reader_model import to_tensor  # the same [0, 1] batch layout
+from pipeline.read.reader_model import to_tensor  # the same [0, 1] batch layout
 
 __all__ = ["INPUT_SIZE", "KINDS", "HandReaderNet", "to_tensor"]
 

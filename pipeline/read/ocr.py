@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from pipeline.display_reader import DisplayReading
+from pipeline.read.display_reader import DisplayReading
 
 _TIME_TEXT = re.compile(r"(?<!\d)(?P<hour>[0-2]?\d)\s*[:.\s]?\s*(?P<minute>[0-5]\d)(?!\d)\s*(?P<marker>[AaPp])?")
 # Characters OCR confuses with digits on segment displays.

@@ -31,8 +31,8 @@ from torch import nn
 
 from pipeline.read.decode import cyclic_soft_label
 from pipeline.read.hand_net import HOUR_HAND_BINS, INPUT_SIZE, KINDS, MINUTE_BINS, HandReaderNet, to_tensor
-from pipeline.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
-from pipeline.render import damage, paste, perspective, random_clock, reader_sample
+from pipeline.read.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
+from pipeline.synth.clocks import damage, paste, perspective, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, real_clocks
 
 # The mix of a batch: real photographs, real dials with new hands drawn on them, rendered dials on
@@ -388,9 +388,9 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     decode the reader uses (joint, minute sharpened by the hand profile), `top1_joint_model_only`
     the joint decode of the network alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands`
     the two hands without the hour head."""
-    from pipeline.datasets import read_labels
-    from pipeline.evaluation import minutes_apart
-    from pipeline.tracking import Box
+    from pipeline.clock_time import minutes_apart
+    from pipeline.geometry import Box
+    from pipeline.labels import read_labels
 
     rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
     crops = []

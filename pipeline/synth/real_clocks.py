@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.datasets import LabelRow, write_labels
+from pipeline.labels import LabelRow, write_labels
 
 # The share of ermu03 and shlezman-train images kept for validation (by file-name hash).
 VALIDATION_SHARE = 0.3

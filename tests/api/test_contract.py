@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, Source, Video
-from pipeline.embedder import TINY_MODEL, load_embedder
+from pipeline.search.embedder import TINY_MODEL, load_embedder
 from tests.support import make_snippet, make_video
 
 CONFIG = schemathesis.Config.from_dict(

@@ -18,8 +18,8 @@ from django_q.models import Task
 
 from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
 from catalog.tasks import queue_download
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.render import ClockTime
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.badinput.corpus import BAD_FILES, BadFile
 from tests.catalog.test_scan_service import _video_with
 from tests.ingest.test_worker import _wait_until_settled, cluster  # noqa: F401 - cluster is a fixture

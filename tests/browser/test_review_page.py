@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 
 from catalog import selectors
 from catalog.models import Snippet, TimeReading
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.render import ClockTime
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.catalog.test_review import _reading, _sighting, _snippet
 from tests.catalog.test_scan_service import _video_with
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from catalog.models import SceneEmbedding
-from pipeline.embedder import TINY_MODEL, load_embedder
+from pipeline.search.embedder import TINY_MODEL, load_embedder
 from tests.support import make_playable_snippet
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -11,10 +11,10 @@ from django.core.management import call_command
 
 from catalog import services
 from catalog.models import Snippet, TimeReading
-from pipeline.clock_video import Shot, render_clock_video
 from pipeline.ffmpeg import FfmpegError
-from pipeline.probe import probe_video
-from pipeline.render import ClockTime
+from pipeline.ingest.probe import probe_video
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.catalog.test_scan_service import _video_with
 
 pytestmark = pytest.mark.django_db

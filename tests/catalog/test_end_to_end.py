@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Snippet, Video
-from pipeline.evaluation import minutes_apart
+from pipeline.clock_time import minutes_apart
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -14,8 +14,8 @@ import torch
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from pipeline.datasets import LabelRow, write_labels
-from pipeline.render import ClockTime, draw_analog, random_analog_style, random_background
+from pipeline.labels import LabelRow, write_labels
+from pipeline.synth.clocks import ClockTime, draw_analog, random_analog_style, random_background
 
 
 def _clock_photo(path: Path, hour: int, minute: int, seed: int, size: int = 160) -> None:

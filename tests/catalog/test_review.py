@@ -20,9 +20,9 @@ from rest_framework.test import APIClient
 
 from catalog import selectors
 from catalog.models import ClockSighting, Snippet, TimeReading, Video
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.datasets import read_labels
-from pipeline.render import ClockTime
+from pipeline.labels import read_labels
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.catalog.test_scan_service import _video_with
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from catalog.models import ClockSighting, TimeReading, Video
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.evaluation import minutes_apart
-from pipeline.render import ClockTime
+from pipeline.clock_time import minutes_apart
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +68,9 @@ def test_a_corrupt_file_fails_the_video_with_a_reason_and_stores_nothing(tmp_pat
 
 def test_missing_models_are_named_and_the_video_is_left_as_it_was(clock_video, settings):
     settings.DETECTOR_WEIGHTS = "/nowhere/detector.pt"
-    from pipeline.detector import load_detector
+    from catalog import ml
 
-    load_detector.cache_clear()
+    ml.models_forget()
     with pytest.raises(CommandError, match=r"cannot load the clock detector /nowhere/detector\.pt"):
         call_command("process", "--video", str(clock_video.pk), stdout=StringIO())
     clock_video.refresh_from_db()

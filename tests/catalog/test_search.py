@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 from catalog import services
 from catalog.models import Concept, FrameTag, SceneEmbedding, Video
 from pipeline.clock_time import Meridiem
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.embedder import TINY_MODEL, load_embedder
-from pipeline.render import ClockTime
+from pipeline.search.embedder import TINY_MODEL, load_embedder
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.catalog.test_scan_service import _video_with
 from tests.support import make_snippet, make_video
 
@@ -261,7 +261,7 @@ def test_a_local_checkpoint_loads_through_the_real_path(tmp_path):
 
 
 def test_a_model_that_cannot_load_is_not_tried_again(tmp_path):
-    from pipeline.embedder import EmbedderUnavailable
+    from pipeline.search.embedder import EmbedderUnavailable
 
     missing = str(tmp_path / "missing.pt")
     with pytest.raises(EmbedderUnavailable) as first:
@@ -273,7 +273,7 @@ def test_a_model_that_cannot_load_is_not_tried_again(tmp_path):
 
 def test_a_rescan_that_changes_the_shots_changes_how_results_are_collapsed():
     from catalog.services import scan_store
-    from pipeline.scan import ScanResult
+    from pipeline.scan.stage import ScanResult
 
     rng = np.random.default_rng(12)
     video = make_video()

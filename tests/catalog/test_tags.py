@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from catalog import services
 from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, TimeReading
 from pipeline.clock_time import Meridiem
-from pipeline.embedder import TINY_MODEL, load_embedder
-from pipeline.tagging import DEFAULT_CONCEPTS
+from pipeline.search.embedder import TINY_MODEL, load_embedder
+from pipeline.search.tagging import DEFAULT_CONCEPTS
 from tests.support import make_video
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Observability: /healthz (database, broker, live workers per queue), structured logs, and the
+"""Observability: /healthz (database, broker, live workers per queue, the detector), structured logs, and the
 task failure counts on the admin index."""
 
 from __future__ import annotations
@@ -40,6 +40,26 @@ def test_a_queue_without_workers_fails_only_the_probe_that_asks_for_them(client,
     assert client.get("/healthz").status_code == 200
     strict = client.get("/healthz?require=workers")
     assert strict.status_code == 503 and strict.json()["queues"][settings.Q_GPU_QUEUE]["workers"] == 0
+
+
+def test_the_health_check_says_which_detector_scans_and_why(client, settings, tmp_path):
+    settings.DETECTOR_WEIGHTS = None
+    settings.DETECTOR_CACHE_DIR = tmp_path
+    settings.NANODET_WEIGHTS = str(tmp_path / "nanodet-m.pt")
+
+    offline = client.get("/healthz").json()["detector"]
+    assert offline["kind"] == "own" and offline["weights"] == settings.OWN_DETECTOR_WEIGHTS
+    assert [reason.split(":")[0] for reason in offline["passed_over"]] == ["yolo-coco", "nanodet-coco"]
+
+    (tmp_path / "nanodet-m.pt").write_bytes(b"converted")
+    assert client.get("/healthz").json()["detector"]["kind"] == "nanodet-coco"
+    (tmp_path / "yolo11n.pt").write_bytes(b"cached")
+    assert client.get("/healthz").json()["detector"] == {
+        "kind": "yolo-coco", "weights": str(tmp_path / "yolo11n.pt"), "why": "COCO yolo11n.pt is cached",
+        "passed_over": [],
+    }  # fmt: skip
+    settings.DETECTOR_WEIGHTS = "/models/mine.pt"
+    assert client.get("/healthz").json()["detector"]["kind"] == "forced"
 
 
 def test_an_unreachable_broker_is_a_503_that_says_why(client, settings, monkeypatch):

@@ -7,8 +7,8 @@ import pytest
 import redis
 from django_q.conf import Conf
 
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.render import ClockTime
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 from tests.faults.workers import Clusters
 
 # Three clocks a film each, at times of the day no other test uses: three readings, three clips.

@@ -22,7 +22,7 @@ from django_q.brokers import get_broker
 from django_q.models import Task
 
 from catalog.models import ClockSighting, SceneEmbedding, Snippet, TimeReading, Video, WorkerHeartbeat
-from pipeline.embedder import TINY_MODEL
+from pipeline.search.embedder import TINY_MODEL
 from tests.support import PROJECT_ROOT, project_env
 
 QUEUES = (settings.Q_CPU_QUEUE, settings.Q_GPU_QUEUE)

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from catalog import services
 from catalog.models import Source, Video
+from catalog.services import ingest as ingest_services
 
 pytestmark = pytest.mark.django_db
 
@@ -230,12 +231,12 @@ def test_downloads_wait_for_a_free_slot(ingest_settings):
 
     def second_download():
         try:
-            with services._download_slot():
+            with ingest_services._download_slot():
                 entered.set()
         finally:
             connection.close()
 
-    with services._download_slot():
+    with ingest_services._download_slot():
         other = threading.Thread(target=second_download)
         other.start()
         assert not entered.wait(2.5), "a second download started while the only slot was taken"

@@ -1,7 +1,7 @@
 import pytest
 
 from pipeline.clock_time import ClockTime, Meridiem, parse_clock_entry
-from pipeline.coverage import Gap, coverage, nearest_earlier_covered, neighbours
+from pipeline.schedule.coverage import Gap, coverage, nearest_earlier_covered, neighbours
 
 
 def _counts(**at: int) -> list[int]:

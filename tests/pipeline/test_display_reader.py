@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.display_reader import DIGIT_CLASSES, MARKERS, DisplayReading, decode_display, digit_class
-from pipeline.render import ClockTime, display_sample
+from pipeline.read.display_reader import DIGIT_CLASSES, MARKERS, DisplayReading, decode_display, digit_class
+from pipeline.synth.clocks import ClockTime, display_sample
 
 
 def _places(*chars_and_weights: dict[str, float]) -> np.ndarray:
@@ -71,9 +71,9 @@ def test_rendered_display_samples_are_labelled_as_drawn(seed):
     ],
 )
 def test_the_reader_is_taught_only_what_a_display_says_of_am_pm(hour, twenty_four, marker, expected):
-    from pipeline.reader_model import MERIDIEMS
-    from pipeline.reader_training import meridiem_label
-    from pipeline.render import ReaderSample
+    from pipeline.read.reader_model import MERIDIEMS
+    from pipeline.synth.clocks import ReaderSample
+    from pipeline.synth.reader_training import meridiem_label
 
     sample = ReaderSample(np.zeros((4, 4, 3), np.uint8), ClockTime(hour, 5), "digital", marker, twenty_four)
     assert MERIDIEMS[meridiem_label(sample)] == expected

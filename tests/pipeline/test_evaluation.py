@@ -1,7 +1,8 @@
 import pytest
 
-from pipeline.evaluation import ReaderCase, detector_scores, minutes_apart, reader_scores, recall_at_precision
-from pipeline.tracking import Box
+from pipeline.clock_time import minutes_apart
+from pipeline.geometry import Box
+from pipeline.synth.evaluation import ReaderCase, detector_scores, reader_scores, recall_at_precision
 
 
 @pytest.mark.parametrize(

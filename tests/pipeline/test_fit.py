@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.fit import Disagreement, FrameReading, fit_time
+from pipeline.read.fit import Disagreement, FrameReading, fit_time
 
 
 def _running(start_hour: int, start_minute: int, seconds: list[float], *, offset_seconds: float = 0.0,

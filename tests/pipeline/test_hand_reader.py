@@ -10,10 +10,10 @@ import pytest
 import torch
 from django.conf import settings
 
+from pipeline.geometry import Box
 from pipeline.read import backbone
-from pipeline.reader import ClockReader, crop_clock
-from pipeline.render import ClockTime, draw_analog, random_analog_style
-from pipeline.tracking import Box
+from pipeline.read.reader import ClockReader, crop_clock
+from pipeline.synth.clocks import ClockTime, draw_analog, random_analog_style
 
 # ImageNet classes a clock face may be taken for: analog clock, wall clock, stopwatch, digital clock.
 CLOCK_CLASSES = {409, 892, 826, 530}
@@ -92,7 +92,7 @@ def test_crop_clock_gives_the_reader_a_square_of_its_size():
 
 
 def test_the_measured_minute_hand_points_where_the_long_hand_is():
-    from pipeline.reader import minute_hand_likelihood
+    from pipeline.read.reader import minute_hand_likelihood
 
     rng = np.random.default_rng(8)
     clock = draw_analog(ClockTime(4, 42, 0), random_analog_style(rng), 100, rng).image

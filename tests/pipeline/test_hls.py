@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from pipeline.hls import SEGMENT_SECONDS, WINDOW_SEGMENTS, live_playlist, live_window
+from pipeline.schedule.hls import SEGMENT_SECONDS, WINDOW_SEGMENTS, live_playlist, live_window
 
 
 def _playlist(now: datetime) -> list[str]:

@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.ingest import LocatorKind, LocatorRefused, local_video_files, parse_locator
-from pipeline.ytdlp import is_search_locator
+from pipeline.ingest.locators import LocatorKind, LocatorRefused, local_video_files, parse_locator
+from pipeline.ingest.ytdlp import is_search_locator
 
 
 def _parse(text, *, from_web=True, search_count=10, max_items=50):

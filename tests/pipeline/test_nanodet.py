@@ -19,14 +19,14 @@ import pytest
 import torch
 from PIL import Image
 
-from pipeline.coco import nanodet
-from pipeline.coco.nanodet import NanoDetDetector, NanoDetUnavailable, Placement, decode, fit_frame
-from pipeline.coco.tfjs_graph import GraphNode, GraphSpec, TfjsGraph, UnsupportedGraph
-from pipeline.render import ClockTime, draw_analog, paste, random_analog_style
-from pipeline.tracking import Box
+from pipeline.geometry import Box
+from pipeline.scan import nanodet
+from pipeline.scan.nanodet import NanoDetDetector, NanoDetUnavailable, Placement, decode, fit_frame
+from pipeline.scan.tfjs_graph import GraphNode, GraphSpec, TfjsGraph, UnsupportedGraph
+from pipeline.synth.clocks import ClockTime, draw_analog, paste, random_analog_style
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_SCRIPT = ROOT / "pipeline" / "coco" / "tfjs_reference.mjs"
+REFERENCE_SCRIPT = ROOT / "pipeline" / "scan" / "tfjs_reference.mjs"
 TFJS_VERSION = "4.22.0"  # pure JavaScript, CPU backend: runs on node 18 and later with no native binary
 TFJS_MODULES = ROOT / "var" / "cache" / f"tfjs-{TFJS_VERSION}"
 BACKGROUNDS = Path("/work/shared/data/backgrounds-coco")

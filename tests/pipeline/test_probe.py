@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.probe import NotAVideo, probe_video
+from pipeline.ingest.probe import NotAVideo, probe_video
 from tests.media import make_audio_only, make_clip
 
 

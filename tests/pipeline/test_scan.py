@@ -8,19 +8,18 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.detector import load_detector
-from pipeline.evaluation import minutes_apart
-from pipeline.reader import load_reader
-from pipeline.render import ClockTime, random_digital_style
-from pipeline.scan import ScanOptions, scan_video
+from pipeline.clock_time import minutes_apart
+from pipeline.read.reader import load_reader
+from pipeline.scan.detector import ClockDetector
+from pipeline.scan.stage import ScanOptions, scan_video
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime, random_digital_style
 
 
 @pytest.fixture(scope="module")
 def models():
-    detector = load_detector(
-        settings.DETECTOR_WEIGHTS, "cpu", settings.DETECTOR_CONFIDENCE, settings.DETECTOR_IMAGE_SIZE
-    )
+    # clockweb's own detector: these clocks are rendered, which is what it was trained on.
+    detector = ClockDetector(settings.OWN_DETECTOR_WEIGHTS, device="cpu", confidence=0.4, image_size=320)
     return detector, load_reader(settings.READER_WEIGHTS, "cpu", settings.DISPLAY_READER_WEIGHTS)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.schedule import MINUTE, Clip, MinutePlan, plan_day, plan_minute
+from pipeline.schedule.plan import MINUTE, Clip, MinutePlan, plan_day, plan_minute
 
 
 def _clip(snippet_id: int, minute_of_day: int, *, video: int | None = None, duration: float = 20.0,

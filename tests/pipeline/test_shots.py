@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.frames import Frame, sample_frames
-from pipeline.shots import ShotDetector, shot_boundaries, shot_index
+from pipeline.scan.shots import ShotDetector, shot_boundaries, shot_index
 from tests.media import make_hard_cut, make_video
 
 

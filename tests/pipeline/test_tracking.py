@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from pipeline.tracking import Box, Detection, Sighting, link_detections
+from pipeline.geometry import Box
+from pipeline.scan.tracking import Detection, Sighting, link_detections
 
 
 def _detection(second, x=100.0, y=50.0, size=40.0, confidence=0.8):

@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from pipeline.url_safety import UnsafeURL, check_url, guarded_connections
+from pipeline.ingest.url_safety import UnsafeURL, check_url, guarded_connections
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ytdlp
+from pipeline.ingest import ytdlp
 
 
 def _sha256(path: Path) -> str:

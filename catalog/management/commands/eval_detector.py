@@ -6,13 +6,13 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog import ml
 from catalog.management.commands.read_clock import load_rgb
-from pipeline.datasets import read_labels
-from pipeline.evaluation import detector_scores, recall_at_precision
-from pipeline.tracking import Box
+from pipeline.geometry import Box
+from pipeline.labels import read_labels
+from pipeline.synth.evaluation import detector_scores, recall_at_precision
 
 
 class Command(BaseCommand):
@@ -29,8 +29,6 @@ class Command(BaseCommand):
         parser.add_argument("--precision", type=float, default=0.9)
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
-        from pipeline.detector import load_detector
-
         try:
             rows = read_labels(directory)
         except ValueError as error:
@@ -40,8 +38,12 @@ class Command(BaseCommand):
             truth[row.file]  # an image with no clock still counts, for precision
             if row.box is not None:
                 truth[row.file].append(Box(*row.box))
-        confidence = options["confidence"] or settings.DETECTOR_CONFIDENCE
-        detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, confidence, settings.DETECTOR_IMAGE_SIZE)
+        try:
+            detector, choice = ml.clock_detector(confidence=options["confidence"])
+        except ml.ScanUnavailable as error:
+            raise CommandError(str(error)) from None
+        confidence = detector.confidence
+        self.stderr.write(choice.describe())
         found = {}
         names = sorted(truth)
         for start in range(0, len(names), 16):
@@ -49,7 +51,12 @@ class Command(BaseCommand):
             results = detector.find([load_rgb(directory / name) for name in chunk])
             for name, clocks in zip(chunk, results, strict=True):
                 found[name] = [(clock.box, clock.confidence) for clock in clocks]
-        scores = {**detector_scores(dict(truth), found), "confidence_threshold": confidence}
+        scores = {
+            **detector_scores(dict(truth), found),
+            "confidence_threshold": confidence,
+            "detector": choice.kind,
+            "detector_weights": choice.weights,
+        }
         if options["sweep"]:
             best = recall_at_precision(dict(truth), found, precision=options["precision"])
             scores |= {f"recall_at_precision_{options['precision']}": best["recall"],

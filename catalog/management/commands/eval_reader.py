@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog import ml
 from catalog.management.commands.read_clock import load_rgb
-from pipeline.datasets import read_labels
-from pipeline.evaluation import ReaderCase, minutes_apart, reader_scores
-from pipeline.fit import ACCEPT_CONFIDENCE
-from pipeline.tracking import Box
+from pipeline.clock_time import minutes_apart
+from pipeline.geometry import Box
+from pipeline.labels import read_labels
+from pipeline.read.fit import ACCEPT_CONFIDENCE
+from pipeline.synth.evaluation import ReaderCase, reader_scores
 
 # A reading less sure than this is counted as unreadable (and so as wrong).
 UNREADABLE_BELOW = 0.01
@@ -43,13 +44,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
-        from pipeline.reader import load_reader
-
         try:
             rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
         except ValueError as error:
             raise CommandError(str(error)) from None
-        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
+        try:
+            reader = ml.clock_reader()
+        except ml.ScanUnavailable as error:
+            raise CommandError(str(error)) from None
         results = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]

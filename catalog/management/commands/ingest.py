@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from catalog import services, tasks
 from catalog.models import Source, Video
-from pipeline import ytdlp
-from pipeline.ingest import local_video_files
-from pipeline.probe import NotAVideo
+from pipeline.ingest import ytdlp
+from pipeline.ingest.locators import local_video_files
+from pipeline.ingest.probe import NotAVideo
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from pipeline.demo import demo_plan, render_demo
+from pipeline.synth.demo import demo_plan, render_demo
 
 
 class Command(BaseCommand):

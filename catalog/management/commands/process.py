@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog import services
+from catalog import ml, services
 from catalog.models import Video
-from pipeline.embedder import EmbedderUnavailable
 from pipeline.ffmpeg import FfmpegError
 from pipeline.frames import FrameReadError
-from pipeline.probe import NotAVideo
+from pipeline.ingest.probe import NotAVideo
+from pipeline.search.embedder import EmbedderUnavailable
 
 
 class Command(BaseCommand):
@@ -48,7 +48,7 @@ class Command(BaseCommand):
                     done = services.video_scan(
                         video=item, progress=lambda second, bar=bar: bar.update(second - bar.n), prepass=prepass
                     )
-                except services.ScanUnavailable as unavailable:
+                except ml.ScanUnavailable as unavailable:
                     raise CommandError(str(unavailable)) from None
             readings = sum(s.readings.count() for s in done.sightings.all())
             line = f"#{done.pk}: {done.sightings.count()} sighting(s), {readings} reading(s)"
@@ -60,7 +60,8 @@ class Command(BaseCommand):
                     self.stderr.write(self.style.ERROR(f"#{done.pk}: cutting failed: {error}"))
                 if embed:
                     try:
-                        line += f", {services.video_embed(video=done)} frame(s) embedded for search"
+                        stored, tagged = services.video_index(video=done)
+                        line += f", {stored} frame(s) embedded for search, {tagged} frame tag(s)"
                     except EmbedderUnavailable as unavailable:
                         # Search is optional: say it once, keep scanning.
                         self.stderr.write(self.style.WARNING(f"not embedding for search: {unavailable}"))

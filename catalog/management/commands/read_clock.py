@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import cv2
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline.tracking import Box
+from catalog import ml
+from pipeline.geometry import Box
 
 
 def parse_bbox(text: str) -> Box:
@@ -42,10 +42,10 @@ class Command(BaseCommand):
                                  "clocks or images, OUT-1.png, OUT-2.png, ...)")  # fmt: skip
 
     def handle(self, *args: object, images: list[Path], bbox: str | None, **options: object) -> None:
-        from pipeline.detector import load_detector
-        from pipeline.reader import load_reader
-
-        reader = load_reader(settings.READER_WEIGHTS, settings.DEVICE, settings.DISPLAY_READER_WEIGHTS)
+        try:
+            reader = ml.clock_reader()
+        except ml.ScanUnavailable as error:
+            raise CommandError(str(error)) from None
         given = parse_bbox(bbox) if bbox else None
         debug: Path | None = options["debug"]
         drawn = 0
@@ -54,8 +54,7 @@ class Command(BaseCommand):
             if given is not None:
                 boxes: list[Box | None] = [given]
             else:
-                detector = load_detector(settings.DETECTOR_WEIGHTS, settings.DEVICE, settings.DETECTOR_CONFIDENCE,
-                                         settings.DETECTOR_IMAGE_SIZE)  # fmt: skip
+                detector = self._detector()
                 boxes = [clock.box for clock in detector.find([image])[0]] or [None]
             readings = reader.read_clocks([image] * len(boxes), boxes)
             for box, reading in zip(boxes, readings, strict=True):
@@ -64,6 +63,16 @@ class Command(BaseCommand):
                     drawn += 1
                     out = debug if drawn == 1 else debug.with_name(f"{debug.stem}-{drawn}{debug.suffix}")
                     self._debug(reader, image, box, reading, out)
+
+    def _detector(self) -> object:
+        """The scan's detector, loaded on the first image without a --bbox; says which one, on stderr."""
+        if not hasattr(self, "detector"):
+            try:
+                self.detector, choice = ml.clock_detector()
+            except ml.ScanUnavailable as error:
+                raise CommandError(str(error)) from None
+            self.stderr.write(choice.describe())
+        return self.detector
 
     def _debug(self, reader: object, image: object, box: Box | None, reading: object, out: Path) -> None:
         from pipeline.read.debug import draw_reading

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from pipeline.datasets import write_crop_dataset, write_scene_dataset
+from pipeline.synth.datasets import write_crop_dataset, write_scene_dataset
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline import detector
-from pipeline.datasets import write_scene_dataset
+from pipeline.scan import detector
+from pipeline.synth.datasets import write_scene_dataset
 
 MAX_CHECKPOINT_BYTES = 12 * 1024**2
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=20)
         parser.add_argument("--image-size", type=int, default=320)
         parser.add_argument("--batch", type=int, default=16)
-        parser.add_argument("--model", type=Path, default=settings.BASE_DIR / "pipeline" / "yolo-clock.yaml")
+        parser.add_argument("--model", type=Path, default=settings.BASE_DIR / "pipeline" / "synth" / "yolo-clock.yaml")
         parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "models" / "detector.pt")
         parser.add_argument("--init", type=Path, help="continue from these weights instead of starting from scratch")
         parser.add_argument("--run-name", help="folder under var/runs (default: detector-seed<SEED>)")

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from pipeline.checkpoints import save_checkpoint
+from pipeline.read.checkpoints import save_checkpoint
 
 _RECORDED = {"display", "polar", "seed", "steps", "eval_every", "real_clocks", "backgrounds", "validation", "count",
              "epochs", "batch_size", "width", "learning_rate", "out", "init"}  # fmt: skip
@@ -100,14 +100,14 @@ class Command(BaseCommand):
         if options["display"] and options["init"]:
             raise CommandError("--init continues the clock reader's training; the display recognizer starts afresh")
         if options["display"]:
-            from pipeline.display_training import render_display_set as render
-            from pipeline.display_training import train_display_reader as train
+            from pipeline.synth.display_training import render_display_set as render
+            from pipeline.synth.display_training import train_display_reader as train
 
             out = options["out"] or Path(settings.DISPLAY_READER_WEIGHTS)
             extra = {}
         else:
-            from pipeline.reader_training import render_reader_set as render
-            from pipeline.reader_training import train_reader as train
+            from pipeline.synth.reader_training import render_reader_set as render
+            from pipeline.synth.reader_training import train_reader as train
 
             out = options["out"] or Path(settings.VAR_DIR) / "polar-reader.pt"
             extra = {"initial": options["init"]}

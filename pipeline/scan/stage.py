@@ -16,11 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
-from pipeline.fit import Disagreement, FittedTime, FrameReading, fit_time
 from pipeline.frames import Frame, FrameReadError, sample_frames
-from pipeline.reader import Reading
-from pipeline.shots import ShotDetector
-from pipeline.tracking import Detection, Sighting, link_detections
+from pipeline.read.fit import Disagreement, FittedTime, FrameReading, fit_time
+from pipeline.read.reader import Reading
+from pipeline.scan.shots import ShotDetector
+from pipeline.scan.tracking import Detection, Sighting, link_detections
 
 
 class Detector(Protocol):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.clock_video import Shot, render_clock_video
-from pipeline.render import ClockTime
+from pipeline.synth.clock_video import Shot, render_clock_video
+from pipeline.synth.clocks import ClockTime
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from pipeline.detector import best_device
+from pipeline.geometry import best_device
 
 Net = TypeVar("Net", bound=nn.Module)
 

@@ -1,72 +1,20 @@
-"""Rendered data sets on disk: detector scenes (YOLO format) and labelled crops, both with a labels.csv.
-
-labels.csv has the columns file,hour,minute,bbox_x,bbox_y,bbox_w,bbox_h,kind, one row per clock
-(see ../shared/ARCHITECTURE.md). An image with no clock has one row with empty time and box,
-so that detectors are also judged on what they find where nothing is.
-"""
+"""Rendered data sets on disk: detector scenes (YOLO format) and labelled crops, each with a labels.csv
+(pipeline/labels.py)."""
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.render import reader_sample, render_scene
+from pipeline.labels import LabelRow, write_labels
+from pipeline.synth.clocks import reader_sample, render_scene
 
 # The share of digital displays among rendered reader crops (training and evaluation alike).
 DIGITAL_SHARE = 0.3
-LABEL_COLUMNS = ["file", "hour", "minute", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "kind"]
-
-
-@dataclass(frozen=True)
-class LabelRow:
-    file: str
-    hour: int | None
-    minute: int | None
-    box: tuple[int, int, int, int] | None
-    kind: str = ""
-
-
-def read_labels(directory: Path) -> list[LabelRow]:
-    """The rows of DIR/labels.csv; a clear ValueError for a missing file or a bad row."""
-    path = directory / "labels.csv"
-    if not path.exists():
-        raise ValueError(f"{path} not found; it needs the columns file,hour,minute (and optionally a bbox and kind)")
-    rows = []
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"file", "hour", "minute"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                hour = int(row["hour"]) if row["hour"] not in ("", None) else None
-                minute = int(row["minute"]) if row["minute"] not in ("", None) else None
-                box = None
-                if row.get("bbox_x") not in ("", None):
-                    box = tuple(int(float(row[key])) for key in ("bbox_x", "bbox_y", "bbox_w", "bbox_h"))
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"{path}, line {line}: {error}") from None
-            if (hour is not None and not 0 <= hour <= 24) or (minute is not None and not 0 <= minute <= 59):
-                raise ValueError(f"{path}, line {line}: {row['hour']}:{row['minute']} is not a time")
-            rows.append(LabelRow(row["file"], hour, minute, box, row.get("kind") or ""))  # type: ignore[arg-type]
-    return rows
-
-
-def write_labels(directory: Path, rows: list[LabelRow]) -> None:
-    """DIR/labels.csv in the format read_labels (and eval_reader, eval_detector) reads."""
-    with (directory / "labels.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(LABEL_COLUMNS)
-        for row in rows:
-            box = row.box or ("", "", "", "")
-            writer.writerow([row.file, "" if row.hour is None else row.hour, "" if row.minute is None else row.minute,
-                             *box, row.kind])  # fmt: skip
 
 
 def _scene_chunk(args: tuple[Path, int, int, int, int, int, str]) -> list[LabelRow]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.tracking import Box
+from pipeline.fonts import font_paths
+from pipeline.geometry import Box
+from pipeline.read.display_reader import crop_display
 
 RGB = tuple[int, int, int]
 # Part of the name of every cached rendered data set: raise it whenever what this module draws,
@@ -72,24 +72,8 @@ def _contrasting(rng: np.random.Generator, background: RGB) -> RGB:
     return _color(rng, light=sum(background) < 3 * 128)
 
 
-@cache
-def _font_paths() -> tuple[str, ...]:
-    """TrueType fonts on this machine (DejaVu ships with matplotlib), for numerals."""
-    import matplotlib
-
-    root = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    return tuple(str(p) for p in sorted(root.glob("DejaVu*.ttf")))
-
-
-def card_font() -> str | None:
-    """A bold sans font for cards that show the time, or None when none is installed."""
-    paths = _font_paths()
-    bold = [path for path in paths if path.endswith("DejaVuSans-Bold.ttf")]
-    return (bold or list(paths) or [None])[0]
-
-
 def _font(rng: np.random.Generator, size: int) -> ImageFont.FreeTypeFont:
-    paths = _font_paths()
+    paths = font_paths()
     return ImageFont.truetype(paths[int(rng.integers(len(paths)))], max(6, size))
 
 
@@ -573,18 +557,3 @@ def display_sample(rng: np.random.Generator, size: tuple[int, int], *, time: Clo
     text = (f"{hour:02d}" if style.leading_zero else f"{hour:>2d}") + f"{time.minute:02d}"
     marker = ("pm" if time.hour >= 12 else "am") if style.meridiem_marker else "none"
     return DisplaySample(image=crop_display(canvas, detected, size), text=text, marker=marker, time=time)
-
-
-DISPLAY_MARGIN = 0.08
-
-
-def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:
-    """The box with a small margin, stretched to `size` (w, h): displays are wide, so not squared."""
-    if box is not None:
-        mx, my = box.width * DISPLAY_MARGIN, box.height * DISPLAY_MARGIN
-        pad = int(max(mx, my)) + 1
-        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        x0, y0 = round(box.x - mx) + pad, round(box.y - my) + pad
-        x1, y1 = round(box.x + box.width + mx) + pad, round(box.y + box.height + my) + pad
-        image = padded[max(0, y0) : max(y0 + 2, y1), max(0, x0) : max(x0 + 2, x1)]
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

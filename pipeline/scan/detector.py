@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.tracking import Box
+from pipeline.geometry import Box, best_device
 
 COCO_CLOCK_CLASS = 74
 # Ultralytics would otherwise try to reach its hub and download fonts for plots.
@@ -32,12 +31,6 @@ def _import_yolo() -> type:
 
     Image.open = patches._image_open
     return YOLO
-
-
-def best_device() -> str:
-    import torch
-
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
 @dataclass(frozen=True)
@@ -92,13 +85,6 @@ class ClockDetector:
         return found
 
 
-@cache
-def load_detector(weights: str, device: str = "auto", confidence: float = 0.25, image_size: int = 640) -> ClockDetector:
-    """One detector per process and settings, loaded on first use (never at import, never in a forking parent)."""
-    return ClockDetector(weights, device=None if device == "auto" else device, confidence=confidence,
-                         image_size=image_size)  # fmt: skip
-
-
 def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, batch: int, seed: int,
           run_dir: Path, workers: int = 2, device: str | None = None,
           initial: Path | None = None) -> dict[str, Any]:  # fmt: skip
@@ -132,3 +118,27 @@ def train(*, data_yaml: Path, model_yaml: Path, epochs: int, image_size: int, ba
     best = run_dir / "weights" / "best.pt"
     metrics = {key: round(float(value), 4) for key, value in (results.results_dict or {}).items()}
     return {"weights": str(best), "metrics": metrics}
+
+
+COCO_WEIGHTS = "yolo11n.pt"
+
+
+def coco_weights(cache_dir: Path, *, download: bool = True) -> Path:
+    """COCO `yolo11n.pt`: from `cache_dir`, or ultralytics' own weights folder, or downloaded by
+    ultralytics into `cache_dir` (not the working directory, where it would otherwise land).
+    FileNotFoundError says why it cannot be had."""
+    _import_yolo()  # first: importing ultralytics patches PIL, which this undoes
+    from ultralytics.utils import SETTINGS
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    cached = [cache_dir / COCO_WEIGHTS, Path(SETTINGS["weights_dir"]) / COCO_WEIGHTS]
+    for path in cached:
+        if path.is_file():
+            return path
+    if not download:
+        raise FileNotFoundError(f"{COCO_WEIGHTS} is not cached (looked in {', '.join(map(str, cached))})")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return Path(attempt_download_asset(str(cache_dir / COCO_WEIGHTS)))
+    except Exception as error:  # ultralytics raises ConnectionError, or anything else its download meets
+        raise FileNotFoundError(f"{COCO_WEIGHTS} is not cached and could not be downloaded ({error})") from error

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.datasets import render_cached
-from pipeline.display_reader import (
+from pipeline.clock_time import minutes_apart
+from pipeline.read.display_reader import (
     DISPLAY_SIZE,
     MARKERS,
     DisplayReaderNet,
@@ -21,9 +21,9 @@ from pipeline.display_reader import (
     digit_class,
     to_display_tensor,
 )
-from pipeline.evaluation import minutes_apart
-from pipeline.reader_training import TrainingRecord
-from pipeline.render import RENDER_VERSION, display_sample
+from pipeline.synth.clocks import RENDER_VERSION, display_sample
+from pipeline.synth.datasets import render_cached
+from pipeline.synth.reader_training import TrainingRecord
 
 
 def _render_chunk(args: tuple[int, int, int]) -> dict[str, np.ndarray]:

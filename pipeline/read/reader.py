@@ -22,11 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.display_reader import DISPLAY_SIZE, DisplayReader
+from pipeline.geometry import Box
 from pipeline.read import decode as dial_decode
-from pipeline.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
-from pipeline.render import crop_display
-from pipeline.tracking import Box
+from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, crop_display
+from pipeline.read.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
 
 # Below this the model's analog answer is checked against the hand geometry.
 MODEL_SURE = 0.6
@@ -87,8 +86,8 @@ class ClockReader:
 
     def __init__(self, checkpoint: str | Path | None, *, device: str | None = None,
                  display_checkpoint: str | Path | None = None, model: object | None = None) -> None:  # fmt: skip
-        from pipeline.checkpoints import load_checkpoint
         from pipeline.read import hand_net
+        from pipeline.read.checkpoints import load_checkpoint
 
         if model is None:
             # The ImageNet weights are not loaded first: the checkpoint's replace them all.

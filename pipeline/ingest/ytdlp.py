@@ -21,7 +21,7 @@ from typing import Any
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
-from pipeline.url_safety import GuardReport, UnsafeURL, check_url, guarded_connections
+from pipeline.ingest.url_safety import GuardReport, UnsafeURL, check_url, guarded_connections
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.checkpoints import load_checkpoint
-from pipeline.datasets import DIGITAL_SHARE, render_cached
-from pipeline.evaluation import minutes_apart
-from pipeline.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
-from pipeline.render import RENDER_VERSION, ReaderSample, reader_sample
+from pipeline.clock_time import minutes_apart
+from pipeline.read.checkpoints import load_checkpoint
+from pipeline.read.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to_tensor
+from pipeline.synth.clocks import RENDER_VERSION, ReaderSample, reader_sample
+from pipeline.synth.datasets import DIGITAL_SHARE, render_cached
 
 # Nearly frontal, lightly damaged crops in the training mix (see render.reader_sample).
 CLEAN_SHARE = 0.2

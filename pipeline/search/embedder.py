@@ -3,7 +3,7 @@ vectors (float32, EMBEDDING_DIMENSIONS wide) out, so that cosine distance compar
 
 The model comes from settings: an open_clip name and pretrained tag (ViT-B-32 /
 laion2b_s34b_b79k by default, which open_clip downloads on a machine with internet), or a local
-checkpoint file. `clockweb-tiny-clip` (pipeline/clip_configs/) is a tiny randomly initialised
+checkpoint file. `clockweb-tiny-clip` (pipeline/search/clip_configs/) is a tiny randomly initialised
 model with the same interface, for tests of the plumbing only: its vectors mean nothing.
 """
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
+
+from pipeline.geometry import Box
 
 DISPLAY_SIZE = (128, 40)  # width, height of the crop
 PLACES = 4
@@ -124,7 +127,7 @@ class DisplayReader:
     """The trained display recognizer, loaded once; reads batches of wide crops."""
 
     def __init__(self, checkpoint: str, *, device: str | None = None) -> None:
-        from pipeline.checkpoints import load_checkpoint
+        from pipeline.read.checkpoints import load_checkpoint
 
         self.model, _ = load_checkpoint(checkpoint, DisplayReaderNet, device=device)
         self.device = str(next(self.model.parameters()).device)
@@ -137,3 +140,18 @@ class DisplayReader:
         places = outputs["places"].softmax(2).cpu().numpy()
         markers = outputs["marker"].softmax(1).cpu().numpy()
         return [decode_display(places[index], markers[index]) for index in range(len(crops))]
+
+
+DISPLAY_MARGIN = 0.08
+
+
+def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:
+    """The box with a small margin, stretched to `size` (w, h): displays are wide, so not squared."""
+    if box is not None:
+        mx, my = box.width * DISPLAY_MARGIN, box.height * DISPLAY_MARGIN
+        pad = int(max(mx, my)) + 1
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = round(box.x - mx) + pad, round(box.y - my) + pad
+        x1, y1 = round(box.x + box.width + mx) + pad, round(box.y + box.height + my) + pad
+        image = padded[max(0, y0) : max(y0 + 2, y1), max(0, x0) : max(x0 + 2, x1)]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

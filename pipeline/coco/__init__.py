@@ -1,1 +1,0 @@
-"""A COCO-pretrained detector that runs offline: NanoDet-m, a TF.js graph model run by torch."""

