@@ -42,9 +42,15 @@ def _detector(forced: str | None, device: str, confidence: float | None, image_s
               own: str, nanodet: str, cache_dir: str) -> tuple[Detector, DetectorChoice]:  # fmt: skip
     from pipeline.scan.choice import choose_detector
 
+    # The reader checks the boxes the second look adds; a reader that cannot load leaves the
+    # COCO detector alone (the scan itself then stops on the reader, saying why).
+    try:
+        no_clock = clock_reader().no_clock_probabilities
+    except ScanUnavailable:
+        no_clock = None
     detector, choice = choose_detector(forced=forced, cache_dir=Path(cache_dir), nanodet_weights=Path(nanodet),
                                        own_weights=Path(own), device=None if device == "auto" else device,
-                                       confidence=confidence, image_size=image_size)  # fmt: skip
+                                       confidence=confidence, image_size=image_size, no_clock=no_clock)  # fmt: skip
     logger.info("%s%s", choice.describe(), "".join(f"; passed over {reason}" for reason in choice.passed_over))
     return detector, choice
 

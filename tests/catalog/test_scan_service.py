@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from catalog.models import ClockSighting, TimeReading, Video
+from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, TimeReading, Video
 from pipeline.clock_time import minutes_apart
 from pipeline.synth.clock_video import Shot, render_clock_video
 from pipeline.synth.clocks import ClockTime
@@ -82,3 +82,19 @@ def test_process_all_takes_downloaded_videos(clock_video):
     call_command("process", "--all", stdout=StringIO())
     clock_video.refresh_from_db()
     assert clock_video.status == Video.Status.PROCESSED
+
+
+def test_process_runs_the_same_chain_as_the_workers_tags_and_am_pm_proposals_included(clock_video, settings):
+    """`process` in the foreground once stored embeddings but no tags; the workers' search stage
+    embeds and then tags, and so does `process` now."""
+    settings.TAG_THRESHOLD = 0.0  # the tiny CLIP's scores mean nothing: keep them all, to count them
+    out = StringIO()
+    call_command("process", "--video", str(clock_video.pk), stdout=out)
+
+    scenes = SceneEmbedding.objects.filter(video=clock_video)
+    tags = FrameTag.objects.filter(scene__video=clock_video)
+    assert scenes.exists()
+    assert tags.count() == scenes.count() * Concept.objects.filter(active=True).count()
+    assert f"{tags.count()} frame tag(s)" in out.getvalue()
+    reading = TimeReading.objects.get(sighting__video=clock_video)
+    assert reading.meridiem_proposal in {"am", "pm"}, "tagging proposes AM/PM from daytime against night"

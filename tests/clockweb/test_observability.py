@@ -54,10 +54,12 @@ def test_the_health_check_says_which_detector_scans_and_why(client, settings, tm
     (tmp_path / "nanodet-m.pt").write_bytes(b"converted")
     assert client.get("/healthz").json()["detector"]["kind"] == "nanodet-coco"
     (tmp_path / "yolo11n.pt").write_bytes(b"cached")
-    assert client.get("/healthz").json()["detector"] == {
+    detector = client.get("/healthz").json()["detector"]
+    assert {key: detector[key] for key in ("kind", "weights", "why", "passed_over")} == {
         "kind": "yolo-coco", "weights": str(tmp_path / "yolo11n.pt"), "why": "COCO yolo11n.pt is cached",
         "passed_over": [],
     }  # fmt: skip
+    assert settings.OWN_DETECTOR_WEIGHTS in detector["second_look"], "the own detector adds what COCO misses"
     settings.DETECTOR_WEIGHTS = "/models/mine.pt"
     assert client.get("/healthz").json()["detector"]["kind"] == "forced"
 
