@@ -39,7 +39,8 @@ def _loaded(what: str, path: str, command: str, variable: str, load: Callable[[]
 
 @cache
 def _detector(forced: str | None, device: str, confidence: float | None, image_size: int | None,
-              own: str, nanodet: str, cache_dir: str) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+              own: str, nanodet: str, cache_dir: str,
+              tiles: tuple[int, int] | None) -> tuple[Detector, DetectorChoice]:  # fmt: skip
     from pipeline.scan.choice import choose_detector
 
     # The reader checks the boxes the second look adds; a reader that cannot load leaves the
@@ -50,7 +51,8 @@ def _detector(forced: str | None, device: str, confidence: float | None, image_s
         no_clock = None
     detector, choice = choose_detector(forced=forced, cache_dir=Path(cache_dir), nanodet_weights=Path(nanodet),
                                        own_weights=Path(own), device=None if device == "auto" else device,
-                                       confidence=confidence, image_size=image_size, no_clock=no_clock)  # fmt: skip
+                                       confidence=confidence, image_size=image_size, no_clock=no_clock,
+                                       tiles=tiles)  # fmt: skip
     logger.info("%s%s", choice.describe(), "".join(f"; passed over {reason}" for reason in choice.passed_over))
     return detector, choice
 
@@ -62,7 +64,8 @@ def clock_detector(*, confidence: float | None = None) -> tuple[Detector, Detect
                    lambda: _detector(settings.DETECTOR_WEIGHTS, settings.DEVICE,
                                      confidence or settings.DETECTOR_CONFIDENCE, settings.DETECTOR_IMAGE_SIZE,
                                      settings.OWN_DETECTOR_WEIGHTS, settings.NANODET_WEIGHTS,
-                                     str(settings.DETECTOR_CACHE_DIR)))  # type: ignore[return-value]  # fmt: skip
+                                     str(settings.DETECTOR_CACHE_DIR),
+                                     settings.DETECTOR_TILES))  # type: ignore[return-value]  # fmt: skip
 
 
 def planned_detector() -> DetectorChoice:

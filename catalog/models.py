@@ -343,6 +343,10 @@ class WorkerHeartbeat(models.Model):
     host = models.CharField(max_length=255)
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
+    # When the process was created, in seconds since the machine booted: which process a pid
+    # belongs to is told by this, not by `started_at`, since a wall clock can be stepped
+    # (NTP, a resumed VM) and would make a live worker look like a newer process's pid.
+    created_since_boot = models.FloatField(null=True, blank=True)
     seen_at = models.DateTimeField(db_index=True)
     # The task it runs now ({} when idle): func, args, name, django-q2's task id and broker ack id.
     # If the process dies, another worker hands the task out again at once (catalog.tasks).

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import psutil
@@ -43,7 +44,8 @@ def start_heartbeat(**kwargs: object) -> None:
     if multiprocessing.parent_process() is None:
         return  # django-q2's sync mode runs the "worker" in the caller's process (tests): not a worker
     queue, host, pid, started_at = Conf.CLUSTER_NAME, socket.gethostname(), os.getpid(), timezone.now()
-    _worker.update(queue=queue, host=host, pid=pid, started_at=started_at)
+    created_since_boot = process_created_since_boot(pid)
+    _worker.update(queue=queue, host=host, pid=pid, started_at=started_at, created_since_boot=created_since_boot)
     sentinel = psutil.Process(os.getppid())  # django-q2's sentinel: the parent of its cluster's processes
 
     def beat() -> None:
@@ -52,7 +54,7 @@ def start_heartbeat(**kwargs: object) -> None:
             try:
                 # Before saving our own heartbeat: our pid may have been a dead worker's.
                 workers_recover(queue=queue, host=host)
-                services.worker_heartbeat(queue=queue, host=host, pid=pid, started_at=started_at)
+                services.worker_heartbeat(**_worker)
                 if just_started:
                     services.worker_heartbeats_prune()
                     cluster = {sentinel.pid, *(child.pid for child in sentinel.children())}
@@ -120,20 +122,40 @@ def _crash_key(func: str, args: object) -> str:
     return "clockweb:crashes:" + func + ":" + json.dumps(args, default=str)
 
 
-def _process_gone(pid: int, started_at: datetime) -> bool:
+# Creation times since boot are counted in clock ticks (100 a second): the same process reads
+# the same value; another process on the pid, a different one.
+_SAME_PROCESS_SECONDS = 0.015
+
+
+def process_created_since_boot(pid: int) -> float | None:
+    """When process `pid` was created, in seconds since boot: Linux's /proc/PID/stat start time,
+    which no clock change moves (psutil only gives it added to the wall clock's boot time). None
+    where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat; fields[0] is field 3
+
+
+def _process_gone(beat: WorkerHeartbeat) -> bool:
     """Whether the process of a heartbeat on this machine has died (its pid may be another's now)."""
     try:
-        process = psutil.Process(pid)
+        process = psutil.Process(beat.pid)
         if process.status() == psutil.STATUS_ZOMBIE:
             return True
-        return process.create_time() > started_at.timestamp() + 0.5
+        created = process_created_since_boot(beat.pid) if beat.created_since_boot is not None else None
+        if created is not None:
+            return abs(created - beat.created_since_boot) > _SAME_PROCESS_SECONDS
+        # A heartbeat saved before creation times were kept: judged by the wall clock.
+        return process.create_time() > beat.started_at.timestamp() + 0.5
     except psutil.NoSuchProcess:
         return True
 
 
 def _is_dead(beat: WorkerHeartbeat, host: str, now: datetime) -> bool:
     if beat.host == host:
-        return _process_gone(beat.pid, beat.started_at)
+        return _process_gone(beat)
     return beat.seen_at < now - timedelta(seconds=settings.Q_RETRY)
 
 
@@ -194,7 +216,7 @@ def tasks_of_dead_clusters_release(*, queue: str, host: str, cluster: set[int], 
         if beat.host == host and beat.pid in cluster:
             running.add((beat.task or {}).get("ack_id"))
             continue
-        alive = not _process_gone(beat.pid, beat.started_at) if beat.host == host else (
+        alive = not _process_gone(beat) if beat.host == host else (
             beat.seen_at >= now - timedelta(seconds=3 * settings.WORKER_HEARTBEAT_SECONDS))  # fmt: skip
         if alive:
             return 0

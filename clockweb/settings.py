@@ -71,6 +71,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_grid_or_none(name: str, *, largest: int = 8) -> tuple[int, int] | None:
+    """ "3x2" -> (3, 2); unset or "off" -> None."""
+    raw = env_str(name).lower()
+    if raw in ("", "off", "0", "none"):
+        return None
+    match = re.fullmatch(r"(\d+)\s*x\s*(\d+)", raw)
+    grid = (int(match[1]), int(match[2])) if match else None
+    if grid is None or not all(1 <= side <= largest for side in grid) or grid == (1, 1):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not COLUMNSxROWS (each 1 to {largest}, not 1x1, e.g. 3x2) or off"
+        )
+    return grid
+
+
 def _secret_key(var_dir: Path, *, served_to_others: bool) -> str:
     """SECRET_KEY from the environment, or (on a machine that serves only itself, as `make run`
     does) one generated once and kept in var/secret_key."""
@@ -357,6 +371,9 @@ DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
 # Unset: each detector's own operating point (pipeline/scan/choice.py DEFAULTS).
 DETECTOR_CONFIDENCE = env_float_or_none("DETECTOR_CONFIDENCE", minimum=0.01)
 DETECTOR_IMAGE_SIZE = env_int_or_none("DETECTOR_IMAGE_SIZE", minimum=64)
+# Also look at each frame in COLUMNSxROWS overlapping tiles, for clocks too small for the
+# detector's input (pipeline/scan/tiles.py): off by default, it costs a pass per tile.
+DETECTOR_TILES = env_grid_or_none("CLOCKWEB_DETECTOR_TILES")
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 
 # -- scene search (CLIP) ------------------------------------------------------------------

@@ -14,10 +14,18 @@ from catalog.stages import Stage
 logger = logging.getLogger(__name__)
 
 
-def worker_heartbeat(*, queue: str, host: str, pid: int, started_at: datetime) -> None:
+def worker_heartbeat(*, queue: str, host: str, pid: int, started_at: datetime,
+                     created_since_boot: float | None = None) -> None:  # fmt: skip
     """Record that a task worker process is alive now."""
     WorkerHeartbeat.objects.update_or_create(
-        host=host, pid=pid, defaults={"queue": queue, "started_at": started_at, "seen_at": timezone.now()}
+        host=host,
+        pid=pid,
+        defaults={
+            "queue": queue,
+            "started_at": started_at,
+            "seen_at": timezone.now(),
+            "created_since_boot": created_since_boot,
+        },
     )
 
 
@@ -27,11 +35,20 @@ def worker_heartbeats_prune(*, older_than_seconds: float = 86400) -> int:
     return WorkerHeartbeat.objects.filter(seen_at__lt=cutoff).delete()[0]
 
 
-def worker_task_set(*, queue: str, host: str, pid: int, started_at: datetime, task: dict[str, object]) -> None:
+def worker_task_set(*, queue: str, host: str, pid: int, started_at: datetime, task: dict[str, object],
+                    created_since_boot: float | None = None) -> None:  # fmt: skip
     """Record the task a worker process runs now ({} once it is done), so that the task can be
     handed out again at once if the process dies in the middle of it."""
     WorkerHeartbeat.objects.update_or_create(
-        host=host, pid=pid, defaults={"queue": queue, "started_at": started_at, "seen_at": timezone.now(), "task": task}
+        host=host,
+        pid=pid,
+        defaults={
+            "queue": queue,
+            "started_at": started_at,
+            "seen_at": timezone.now(),
+            "task": task,
+            "created_since_boot": created_since_boot,
+        },
     )
 
 

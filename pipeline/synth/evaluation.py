@@ -44,12 +44,16 @@ def detector_scores(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box
             else:
                 false_positives += 1
     found_total = true_positives + false_positives
+    # Boxes where there is no clock at all are wrong whatever the labels' box accuracy: counted apart.
+    clockless = [image for image, boxes in truth.items() if not boxes]
     return {
         "images": len(truth),
         "clocks": total_true,
         "detections": found_total,
         "recall": round(true_positives / total_true, 4) if total_true else 0.0,
         "precision": round(true_positives / found_total, 4) if found_total else 0.0,
+        "clockless_images": len(clockless),
+        "detections_on_clockless": sum(len(found.get(image, [])) for image in clockless),
     }
 
 

@@ -126,6 +126,24 @@ def test_a_pid_now_used_by_another_process_counts_as_a_dead_worker():
 
 
 @pytest.mark.django_db
+def test_a_live_worker_stays_alive_when_the_wall_clock_is_stepped():
+    # An NTP step or a resumed VM moves the wall clock, and with it the creation time psutil
+    # reports: by the wall clock this process now looks an hour younger than its heartbeat.
+    video = Video.objects.create(extractor="generic", external_id="w", url="https://example.org/w")
+    row = _taken(tasks.queue_cut(video), by_pid=os.getpid())
+    WorkerHeartbeat.objects.update(started_at=datetime.fromtimestamp(psutil.Process().create_time() - 3600, UTC),
+                                   created_since_boot=workers.process_created_since_boot(os.getpid()))  # fmt: skip
+
+    assert workers.workers_recover(queue=settings.Q_CPU_QUEUE, host=HOST) == 0
+    assert _locked(row) and WorkerHeartbeat.objects.count() == 1
+
+    # The same pid with another creation time since boot is another process: the worker died.
+    WorkerHeartbeat.objects.update(created_since_boot=workers.process_created_since_boot(os.getpid()) - 60)
+    assert workers.workers_recover(queue=settings.Q_CPU_QUEUE, host=HOST) == 1
+    assert not _locked(row)
+
+
+@pytest.mark.django_db
 def test_a_task_that_keeps_killing_its_worker_is_given_up_with_a_reason():
     video = Video.objects.create(extractor="generic", external_id="z", url="https://example.org/z",
                                  status=Video.Status.PROCESSING)  # fmt: skip

@@ -44,6 +44,7 @@ def test_detector_scores_match_each_true_box_once_at_iou_half():
     assert scores["recall"] == 0.5  # the second clock was missed
     assert scores["precision"] == 0.25  # a duplicate, a stray box and a box where there is no clock
     assert (scores["images"], scores["clocks"], scores["detections"]) == (2, 2, 4)
+    assert (scores["clockless_images"], scores["detections_on_clockless"]) == (1, 1)
 
 
 def test_recall_at_precision_picks_the_best_threshold_that_keeps_precision():

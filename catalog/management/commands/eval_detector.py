@@ -1,4 +1,4 @@
-"""`manage.py eval_detector DIR [--json]`: recall and precision of the detector at IoU 0.5 on DIR/labels.csv."""
+"""`manage.py eval_detector DIR [--json] [--iou 0.5]`: recall and precision of the detector on DIR/labels.csv."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class Command(BaseCommand):
             "--sweep", action="store_true", help="also the best recall over thresholds at a precision of --precision"
         )
         parser.add_argument("--precision", type=float, default=0.9)
+        parser.add_argument("--iou", type=float, default=0.5, help="overlap a detection needs to count (default 0.5)")
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
         try:
@@ -52,13 +53,13 @@ class Command(BaseCommand):
             for name, clocks in zip(chunk, results, strict=True):
                 found[name] = [(clock.box, clock.confidence) for clock in clocks]
         scores = {
-            **detector_scores(dict(truth), found),
+            **detector_scores(dict(truth), found, options["iou"]),
             "confidence_threshold": confidence,
             "detector": choice.kind,
             "detector_weights": choice.weights,
         }
         if options["sweep"]:
-            best = recall_at_precision(dict(truth), found, precision=options["precision"])
+            best = recall_at_precision(dict(truth), found, precision=options["precision"], iou=options["iou"])
             scores |= {f"recall_at_precision_{options['precision']}": best["recall"],
                        "swept_precision": best["precision"], "swept_threshold": best["threshold"]}  # fmt: skip
         if options["json"]:
