@@ -49,7 +49,8 @@ def tile_grid(width: int, height: int, columns: int, rows: int, overlap: float =
 
 
 def _cut_by_inner_edge(box: Box, tile: Tile, width: int, height: int) -> bool:
-    left, top = box.x - tile.x, box.y - tile.y
+    """Whether a box in the tile's pixels touches an edge of the tile that is not the frame's."""
+    left, top = box.x, box.y
     right, bottom = left + box.width, top + box.height
     return (
         (tile.x > 0 and left <= EDGE_MARGIN)

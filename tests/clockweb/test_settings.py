@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from clockweb.settings import env_bool, env_int, env_list
+from clockweb.settings import env_bool, env_grid_or_none, env_int, env_list
 from tests.support import PROJECT_ROOT, project_env
 
 _PRINT_SETTINGS = (
@@ -93,3 +93,16 @@ def test_typed_env_helpers_refuse_nonsense(monkeypatch):
         env_int("CLOCKWEB_TEST_VALUE", 1, minimum=1)
     monkeypatch.setenv("CLOCKWEB_TEST_VALUE", " a, b ,,c ")
     assert env_list("CLOCKWEB_TEST_VALUE", []) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(("raw", "grid"), [("3x2", (3, 2)), (" 2 X 4 ", (2, 4)), ("", None), ("off", None)])
+def test_a_tile_grid_is_columns_by_rows_or_off(monkeypatch, raw, grid):
+    monkeypatch.setenv("CLOCKWEB_DETECTOR_TILES", raw)
+    assert env_grid_or_none("CLOCKWEB_DETECTOR_TILES") == grid
+
+
+@pytest.mark.parametrize("raw", ["3", "1x1", "9x2", "0x3", "three by two"])
+def test_a_bad_tile_grid_is_a_clear_error(monkeypatch, raw):
+    monkeypatch.setenv("CLOCKWEB_DETECTOR_TILES", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"CLOCKWEB_DETECTOR_TILES.*COLUMNSxROWS"):
+        env_grid_or_none("CLOCKWEB_DETECTOR_TILES")

@@ -11,6 +11,8 @@ from pipeline.scan import nanodet
 from pipeline.scan.choice import choose_detector, planned_detector
 from pipeline.scan.detector import ClockDetector
 from pipeline.scan.nanodet import NanoDetDetector
+from pipeline.scan.second_look import SecondLookDetector
+from pipeline.scan.tiles import TiledDetector
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = Path(settings.OWN_DETECTOR_WEIGHTS)
@@ -85,6 +87,24 @@ def test_forced_weights_skip_the_choice_whatever_their_kind(tmp_path):
     weights = _nanodet_or_skip()
     detector, choice = _choose(tmp_path, forced=str(weights))
     assert isinstance(detector, NanoDetDetector) and "NanoDet-m" in choice.why
+
+
+def test_tiles_wrap_the_coco_detector_under_its_second_look_and_are_said(tmp_path):
+    weights = _nanodet_or_skip()
+    import numpy as np
+
+    detector, choice = _choose(tmp_path, nanodet_weights=weights, tiles=(3, 2),
+                               no_clock=lambda images, boxes: np.zeros(len(boxes)))  # fmt: skip
+
+    assert isinstance(detector, SecondLookDetector) and isinstance(detector.primary, TiledDetector)
+    assert isinstance(detector.primary.inner, NanoDetDetector)
+    assert (detector.primary.columns, detector.primary.rows) == (3, 2)
+    assert choice.tiles == "3x2" and "tiles: 3x2" in choice.describe() and choice.second_look
+
+    detector, choice = _choose(tmp_path, forced=str(weights), tiles=(2, 2))
+    assert isinstance(detector, TiledDetector) and choice.as_dict()["tiles"] == "2x2"
+    _, untiled = _choose(tmp_path, nanodet_weights=weights)
+    assert untiled.tiles is None and "tiles" not in untiled.describe()
 
 
 def test_forced_weights_that_cannot_load_raise_instead_of_falling_back(tmp_path):
