@@ -43,12 +43,20 @@ class Frame:
 
 
 def sample_frames(
-    path: Path, *, per_second: float = 2.0, max_side: int | None = None, keyframes_only: bool = False
+    path: Path,
+    *,
+    per_second: float = 2.0,
+    max_side: int | None = None,
+    keyframes_only: bool = False,
+    reference_frames_only: bool = False,
 ) -> Iterator[Frame]:
     """Yield the first frame at or after each sample time 0, 1/per_second, 2/per_second, ...
 
     max_side shrinks each frame (keeping its aspect) so its longer side is at most that many pixels.
     keyframes_only yields every keyframe instead, and decodes nothing else: a cheap first look.
+    reference_frames_only lets the decoder skip the frames no other frame is predicted from (the
+    B-frames of most H.264 and HEVC web video), where it can: a sample then lands on the next
+    frame decoded, a few frames late at most, for a third less decoding at a sample or two a second.
     Raises FrameReadError before the first frame when the file is not a readable video, and after
     the last good frame when the video is corrupt or cut short.
     """
@@ -67,6 +75,8 @@ def sample_frames(
         if keyframes_only:
             # The decoder throws away all but keyframe packets undecoded: a small share of a full decode.
             stream.codec_context.skip_frame = "NONKEY"
+        elif reference_frames_only:
+            stream.codec_context.skip_frame = "NONREF"
 
         extent = _StreamExtent()
         decoded = _decoded_frames(container, stream, extent)

@@ -34,10 +34,11 @@ def make_audio_only(path: Path, *, seconds: float = 2.0) -> Path:
     return path
 
 
-def make_video(path: Path, *, graph: str, keyframe_every: int | None = None) -> Path:
+def make_video(path: Path, *, graph: str, keyframe_every: int | None = None, preset: str = "ultrafast") -> Path:
     """A video-only H.264 file drawn by a lavfi filter graph; the container follows the file's extension.
 
     keyframe_every puts a keyframe every that many frames and nowhere else (no extra ones at scene changes).
+    preset: x264's; "ultrafast" makes no B-frames, "veryfast" (as most web video) does.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     keyframes = ["-g", str(keyframe_every), "-keyint_min", str(keyframe_every), "-sc_threshold", "0"]
@@ -45,7 +46,7 @@ def make_video(path: Path, *, graph: str, keyframe_every: int | None = None) -> 
     subprocess.run(
         [
             ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-filter_complex", graph,
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p",
             *(keyframes if keyframe_every else []), *faststart, str(path),
         ],
         check=True,

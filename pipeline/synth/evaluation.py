@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
@@ -55,6 +56,34 @@ def detector_scores(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box
         "clockless_images": len(clockless),
         "detections_on_clockless": sum(len(found.get(image, [])) for image in clockless),
     }
+
+
+def recall_by_size(
+    truth: dict[str, list[Box]],
+    found: dict[str, list[tuple[Box, float]]],
+    *,
+    edges: tuple[int, ...] = (40, 80),
+    iou: float = 0.5,
+) -> dict[str, dict[str, float | int]]:
+    """Recall of the true clocks grouped by their side in pixels (the larger of width and height):
+    under edges[0], between each pair of edges, and from the last one up."""
+    names = [
+        f"<{edges[0]}px",
+        *(f"{low}-{high}px" for low, high in pairwise(edges)),
+        f">={edges[-1]}px",
+    ]
+    groups: dict[str, list[tuple[str, Box]]] = {name: [] for name in names}
+    for image, boxes in truth.items():
+        for box in boxes:
+            side = max(box.width, box.height)
+            groups[names[sum(side >= edge for edge in edges)]].append((image, box))
+    result = {}
+    for name, members in groups.items():
+        matched = 0
+        for image, box in members:
+            matched += any(box.iou(found_box) >= iou for found_box, _ in found.get(image, []))
+        result[name] = {"clocks": len(members), "recall": round(matched / len(members), 4) if members else 0.0}
+    return result
 
 
 def recall_at_precision(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box, float]]], *,

@@ -2,7 +2,7 @@ import pytest
 
 from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
-from pipeline.synth.evaluation import ReaderCase, detector_scores, reader_scores, recall_at_precision
+from pipeline.synth.evaluation import ReaderCase, detector_scores, reader_scores, recall_at_precision, recall_by_size
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,13 @@ def test_recall_at_precision_picks_the_best_threshold_that_keeps_precision():
     # At 0.9: 1/3 recall, precision 1. At 0.6: a false box, precision 0.5. Lower: recall 1 but precision 0.75.
     assert recall_at_precision(truth, found, precision=0.9) == {"recall": 0.3333, "precision": 1.0, "threshold": 0.9}
     assert recall_at_precision(truth, found, precision=0.7)["recall"] == 1.0
+
+
+def test_recall_by_size_groups_clocks_by_their_larger_side():
+    truth = {"a.jpg": [Box(0, 0, 20, 30), Box(100, 100, 50, 50), Box(300, 0, 120, 90)], "b.jpg": [Box(0, 0, 10, 10)]}
+    found = {"a.jpg": [(Box(0, 0, 20, 30), 0.9), (Box(300, 0, 120, 90), 0.8)], "b.jpg": []}
+    assert recall_by_size(truth, found) == {
+        "<40px": {"clocks": 2, "recall": 0.5},
+        "40-80px": {"clocks": 1, "recall": 0.0},
+        ">=80px": {"clocks": 1, "recall": 1.0},
+    }

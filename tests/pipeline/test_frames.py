@@ -27,6 +27,21 @@ def test_it_takes_the_first_frame_at_or_after_each_sample_time(tmp_path):
     assert seconds == pytest.approx([0, 0.36, 0.68, 1.0, 1.36, 1.68], abs=0.005)
 
 
+def test_skipping_unreferenced_frames_decodes_fewer_and_samples_land_a_few_frames_late_at_most(tmp_path):
+    clip = make_video(tmp_path / "b-frames.mp4", graph="testsrc2=size=320x240:rate=25:duration=6", preset="veryfast")
+
+    every = list(sample_frames(clip, per_second=1))
+    skipping = list(sample_frames(clip, per_second=1, reference_frames_only=True))
+
+    assert [frame.second for frame in every] == pytest.approx([0, 1, 2, 3, 4, 5], abs=0.005)
+    late = [b.second - a.second for a, b in zip(every, skipping, strict=True)]
+    assert all(0 <= delay <= 0.2 for delay in late), late
+    assert any(delay > 0 for delay in late), "x264's B-frames were skipped, so some sample moved"
+    for frame in skipping:  # the frame given is the one at its second: testsrc2 changes every frame
+        (same,) = [f for f in sample_frames(clip, per_second=25) if abs(f.second - frame.second) < 0.01]
+        assert np.abs(same.image.astype(int) - frame.image.astype(int)).mean() < 2
+
+
 def test_it_yields_each_frame_once_when_the_video_has_fewer_frames_than_samples(tmp_path):
     clip = make_video(tmp_path / "slow.mp4", graph="testsrc2=size=160x120:rate=1:duration=3")
 

@@ -304,6 +304,38 @@ def test_the_model_knows_the_coco_classes_with_clock_at_74(detector):
     assert detector.clock_class == 74
 
 
+@pytest.fixture(scope="session")
+def exported(converted: Path) -> Path:
+    """The converted model with its ONNX export beside it (install makes both)."""
+    if nanodet.onnx_session(converted) is None:
+        nanodet.export_onnx(converted)
+    return converted
+
+
+def test_onnxruntime_runs_the_export_with_the_same_outputs_as_torch(exported):
+    on_onnx = NanoDetDetector(exported, device="cpu", runtime="onnxruntime")
+    on_torch = NanoDetDetector(exported, device="cpu", runtime="torch")
+    assert (on_onnx.runtime, on_torch.runtime) == ("onnxruntime", "torch")
+    images = torch.from_numpy(np.random.default_rng(2).normal(size=(2, 3, 416, 416)).astype(np.float32))
+    with torch.inference_mode():
+        ours, theirs = on_onnx._outputs(images), on_torch._outputs(images)
+    assert set(ours) == set(theirs) and len(ours) == 6
+    for name, expected in theirs.items():
+        assert ours[name].shape == expected.shape and ours[name].shape[0] == 2
+        assert torch.allclose(ours[name], expected, atol=1e-4), name
+
+
+def test_a_cpu_detector_uses_onnxruntime_and_a_stale_export_is_never_run(exported, tmp_path):
+    assert NanoDetDetector(exported, device="cpu").runtime == "onnxruntime"
+    # A converted file the export was not made from: torch runs it, or, when asked for onnxruntime, it is refused.
+    copy = tmp_path / "nanodet-m.pt"
+    torch.save({**nanodet.load(exported), "source": {"note": "converted again"}}, copy)
+    nanodet.onnx_path(copy).write_bytes(nanodet.onnx_path(exported).read_bytes())
+    assert NanoDetDetector(copy, device="cpu").runtime == "torch"
+    with pytest.raises(ValueError, match="exported from another file"):
+        NanoDetDetector(copy, device="cpu", runtime="onnxruntime")
+
+
 def test_a_size_other_than_the_graphs_is_refused(converted):
     with pytest.raises(ValueError, match="416"):
         NanoDetDetector(converted, device="cpu", image_size=640)

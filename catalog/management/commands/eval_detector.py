@@ -12,7 +12,7 @@ from catalog import ml
 from catalog.management.commands.read_clock import load_rgb
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
-from pipeline.synth.evaluation import detector_scores, recall_at_precision
+from pipeline.synth.evaluation import detector_scores, recall_at_precision, recall_by_size
 
 
 class Command(BaseCommand):
@@ -27,6 +27,7 @@ class Command(BaseCommand):
             "--sweep", action="store_true", help="also the best recall over thresholds at a precision of --precision"
         )
         parser.add_argument("--precision", type=float, default=0.9)
+        parser.add_argument("--by-size", action="store_true", help="also recall by clock size (<40, 40-80, >=80 px)")
         parser.add_argument("--iou", type=float, default=0.5, help="overlap a detection needs to count (default 0.5)")
 
     def handle(self, *args: object, directory: Path, **options: object) -> None:
@@ -58,6 +59,8 @@ class Command(BaseCommand):
             "detector": choice.kind,
             "detector_weights": choice.weights,
         }
+        if options["by_size"]:
+            scores["recall_by_size"] = recall_by_size(dict(truth), found, iou=options["iou"])
         if options["sweep"]:
             best = recall_at_precision(dict(truth), found, precision=options["precision"], iou=options["iou"])
             scores |= {f"recall_at_precision_{options['precision']}": best["recall"],
