@@ -39,8 +39,9 @@ def _loaded(what: str, path: str, command: str, variable: str, load: Callable[[]
 
 @cache
 def _detector(forced: str | None, device: str, confidence: float | None, image_size: int | None,
-              own: str, nanodet: str, cache_dir: str,
-              tiles: tuple[int, int] | None) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+              own: str, nanodet: str, cache_dir: str, tiles: tuple[int, int] | None,
+              tiles_only_on_gpu: bool) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+    from pipeline.geometry import best_device
     from pipeline.scan.choice import choose_detector
 
     # The reader checks the boxes the second look adds; a reader that cannot load leaves the
@@ -49,6 +50,8 @@ def _detector(forced: str | None, device: str, confidence: float | None, image_s
         no_clock = clock_reader().no_clock_probabilities
     except ScanUnavailable:
         no_clock = None
+    if tiles_only_on_gpu and not (device if device != "auto" else best_device()).startswith("cuda"):
+        tiles = None
     detector, choice = choose_detector(forced=forced, cache_dir=Path(cache_dir), nanodet_weights=Path(nanodet),
                                        own_weights=Path(own), device=None if device == "auto" else device,
                                        confidence=confidence, image_size=image_size, no_clock=no_clock,
@@ -65,7 +68,8 @@ def clock_detector(*, confidence: float | None = None) -> tuple[Detector, Detect
                                      confidence or settings.DETECTOR_CONFIDENCE, settings.DETECTOR_IMAGE_SIZE,
                                      settings.OWN_DETECTOR_WEIGHTS, settings.NANODET_WEIGHTS,
                                      str(settings.DETECTOR_CACHE_DIR),
-                                     settings.DETECTOR_TILES))  # type: ignore[return-value]  # fmt: skip
+                                     settings.DETECTOR_TILES,
+                                     settings.DETECTOR_TILES_AUTO))  # type: ignore[return-value]  # fmt: skip
 
 
 def planned_detector() -> DetectorChoice:

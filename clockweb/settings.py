@@ -372,8 +372,10 @@ DEVICE = env_str("CLOCKWEB_DEVICE", "auto")
 DETECTOR_CONFIDENCE = env_float_or_none("DETECTOR_CONFIDENCE", minimum=0.01)
 DETECTOR_IMAGE_SIZE = env_int_or_none("DETECTOR_IMAGE_SIZE", minimum=64)
 # Also look at each frame in COLUMNSxROWS overlapping tiles, for clocks too small for the
-# detector's input (pipeline/scan/tiles.py): off by default, it costs a pass per tile.
-DETECTOR_TILES = env_grid_or_none("CLOCKWEB_DETECTOR_TILES")
+# detector's input (pipeline/scan/tiles.py). Unset: 3x2 on a GPU, where the tiles batch, and off
+# on a CPU, where each tile costs a pass (models/README.md); "off" or a grid decides everywhere.
+DETECTOR_TILES_AUTO = env_str("CLOCKWEB_DETECTOR_TILES") == ""
+DETECTOR_TILES = (3, 2) if DETECTOR_TILES_AUTO else env_grid_or_none("CLOCKWEB_DETECTOR_TILES")
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 
 # -- scene search (CLIP) ------------------------------------------------------------------
