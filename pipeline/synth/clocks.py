@@ -331,6 +331,17 @@ def random_clock(rng: np.random.Generator, size: int, *, digital_share: float = 
 # -- backgrounds and damage ----------------------------------------------------------------
 
 
+def fill_frame(photo: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A random crop of `photo` at the frame's aspect (at least half its size), scaled to width x height."""
+    photo_height, photo_width = photo.shape[:2]
+    scale = min(photo_width / width, photo_height / height) * float(rng.uniform(0.5, 1.0))
+    crop_width, crop_height = max(1, round(width * scale)), max(1, round(height * scale))
+    x = int(rng.integers(0, photo_width - crop_width + 1))
+    y = int(rng.integers(0, photo_height - crop_height + 1))
+    crop = photo[y : y + crop_height, x : x + crop_width]
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA).copy()
+
+
 def random_background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A varied, cluttered RGB background: gradients, textures, shapes and stripes."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -497,9 +508,10 @@ class Scene:
 
 
 def render_scene(rng: np.random.Generator, width: int = 640, height: int = 384, *, max_clocks: int = 3,
-                 empty_share: float = 0.15) -> Scene:  # fmt: skip
-    """A cluttered frame with 0 to max_clocks clocks, as a film frame might show them."""
-    canvas = random_background(rng, width, height)
+                 empty_share: float = 0.15, background: np.ndarray | None = None) -> Scene:  # fmt: skip
+    """A cluttered frame with 0 to max_clocks clocks, as a film frame might show them; on
+    `background` (an RGB photo, cropped and scaled to fill the frame) when given."""
+    canvas = random_background(rng, width, height) if background is None else fill_frame(background, width, height, rng)
     count = 0 if rng.random() < empty_share else int(rng.integers(1, max_clocks + 1))
     boxes: list[tuple[int, int, int, int]] = []
     clocks: list[RenderedClock] = []

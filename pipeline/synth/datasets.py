@@ -17,12 +17,24 @@ from pipeline.synth.clocks import reader_sample, render_scene
 DIGITAL_SHARE = 0.3
 
 
-def _scene_chunk(args: tuple[Path, int, int, int, int, int, str]) -> list[LabelRow]:
-    out, seed, start, count, width, height, split = args
+# The share of rendered detector scenes drawn on a real clockless photo, where photos are given.
+REAL_BACKGROUND_SHARE = 0.6
+
+
+def _photo(path: str) -> np.ndarray | None:
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _scene_chunk(args: tuple[Path, int, int, int, int, int, str, tuple[str, ...]]) -> list[LabelRow]:
+    out, seed, start, count, width, height, split, photos = args
     rows = []
     for index in range(start, start + count):
         rng = np.random.default_rng([seed, index])
-        scene = render_scene(rng, width, height)
+        background = None
+        if photos and rng.random() < REAL_BACKGROUND_SHARE:
+            background = _photo(photos[int(rng.integers(len(photos)))])
+        scene = render_scene(rng, width, height, background=background)
         name = f"{split}/scene-{index:06d}.jpg"
         cv2.imwrite(
             str(out / "images" / name), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
@@ -41,16 +53,20 @@ def _scene_chunk(args: tuple[Path, int, int, int, int, int, str]) -> list[LabelR
 
 
 def write_scene_dataset(out: Path, *, seed: int, count: int, validation_share: float = 0.1, width: int = 640,
-                        height: int = 384, workers: int = 2,
+                        height: int = 384, workers: int = 2, backgrounds: list[Path] | None = None,
                         progress: Callable[[int], None] | None = None) -> Path:  # fmt: skip
-    """Render scenes into OUT in YOLO layout (images/{train,val}, labels/{train,val}, data.yaml) plus labels.csv."""
+    """Render scenes into OUT in YOLO layout (images/{train,val}, labels/{train,val}, data.yaml) plus
+    labels.csv; REAL_BACKGROUND_SHARE of them on the real clockless `backgrounds` photos when given
+    (pass only photos never held out for evaluation)."""
+    photos = tuple(str(path) for path in backgrounds or ())
     validation = int(count * validation_share)
     jobs = []
     for split, first, total in (("train", 0, count - validation), ("val", count - validation, validation)):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         jobs += [
-            (out, seed, s, min(200, first + total - s), width, height, split) for s in range(first, first + total, 200)
+            (out, seed, s, min(200, first + total - s), width, height, split, photos)
+            for s in range(first, first + total, 200)
         ]
     rows: list[LabelRow] = []
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -61,6 +77,34 @@ def write_scene_dataset(out: Path, *, seed: int, count: int, validation_share: f
     write_labels(out, rows)
     (out / "data.yaml").write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: clock\n")
     return out
+
+
+def add_reviewed_clocks(out: Path, reviewed: Path) -> int:
+    """The clocks curators reviewed (`manage.py export_reviewed`: frames + labels.csv with boxes)
+    added to a YOLO data set's training split as real frames; returns the frames added. Running it
+    again rewrites the same files."""
+    from pipeline.labels import read_labels
+
+    boxes: dict[str, list[tuple[int, int, int, int]]] = {}
+    for row in read_labels(reviewed):
+        boxes.setdefault(row.file, [])
+        if row.box is not None:
+            boxes[row.file].append(row.box)
+    (out / "images" / "train").mkdir(parents=True, exist_ok=True)
+    (out / "labels" / "train").mkdir(parents=True, exist_ok=True)
+    added = 0
+    for index, (file, frame_boxes) in enumerate(sorted(boxes.items())):
+        image = cv2.imread(str(reviewed / file), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        height, width = image.shape[:2]
+        name = f"train/reviewed-{index:06d}.jpg"
+        cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        lines = [f"0 {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}"
+                 for x, y, w, h in frame_boxes]  # fmt: skip
+        (out / "labels" / name).with_suffix(".txt").write_text("".join(line + "\n" for line in lines))
+        added += 1
+    return added
 
 
 def write_crop_dataset(

@@ -12,13 +12,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.scan import detector
-from pipeline.synth.datasets import write_scene_dataset
+from pipeline.synth.datasets import REAL_BACKGROUND_SHARE, add_reviewed_clocks, write_scene_dataset
+from pipeline.synth.hand_training import background_files
 
 MAX_CHECKPOINT_BYTES = 12 * 1024**2
 
 
 class Command(BaseCommand):
-    help = "Render scenes (or reuse --data) and train the YOLO clock detector from scratch; saves models/detector.pt."
+    help = (
+        "Render scenes (on real photos too), add curator-reviewed frames (--reviewed), and train the YOLO clock "
+        "detector from scratch or on from --init (e.g. yolo11n.pt); saves models/detector.pt."
+    )
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
@@ -32,12 +36,28 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "models" / "detector.pt")
         parser.add_argument("--init", type=Path, help="continue from these weights instead of starting from scratch")
         parser.add_argument("--run-name", help="folder under var/runs (default: detector-seed<SEED>)")
+        shared = Path(settings.BASE_DIR).parent / "shared" / "data"
+        parser.add_argument("--backgrounds", type=Path, default=shared / "backgrounds-coco",
+                            help="real clockless photos to render scenes on (their held-out fifth is never used); "
+                                 "'none' for rendered backgrounds only")  # fmt: skip
+        parser.add_argument("--reviewed", type=Path,
+                            help="an export_reviewed folder: curator-reviewed real frames, added to the training "
+                                 "split")  # fmt: skip
 
     def handle(self, *args: object, **options: object) -> None:
         data = options["data"] or Path(settings.VAR_DIR) / "datasets" / f"detector-seed{options['seed']}"
         if not (data / "data.yaml").exists():
-            self.stdout.write(f"rendering {options['count']} scenes into {data}")
-            write_scene_dataset(data, seed=options["seed"], count=options["count"])
+            backgrounds = options["backgrounds"]
+            photos = [] if str(backgrounds) == "none" or not backgrounds.is_dir() else background_files(backgrounds)
+            on_photos = f", {REAL_BACKGROUND_SHARE:.0%} on {len(photos)} real photos" if photos else ""
+            self.stdout.write(f"rendering {options['count']} scenes into {data}{on_photos}")
+            write_scene_dataset(data, seed=options["seed"], count=options["count"], backgrounds=photos)
+        if options["reviewed"]:
+            try:
+                added = add_reviewed_clocks(data, options["reviewed"])
+            except ValueError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(f"{added} reviewed frames from {options['reviewed']} added to {data}'s training split")
         run_dir = Path(settings.VAR_DIR) / "runs" / (options["run_name"] or f"detector-seed{options['seed']}")
         result = detector.train(
             data_yaml=data / "data.yaml", model_yaml=options["model"], epochs=options["epochs"],
