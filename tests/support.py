@@ -14,7 +14,7 @@ from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.ffmpeg import cut_clip
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)
@@ -74,7 +74,7 @@ def make_playable_snippet(minute_of_day: int, tmp_path: Path, seconds: float = 1
     """A real clip of a clock that shows the minute, cut by the ffmpeg adapter, placed at that minute."""
     hour, minute = divmod(minute_of_day, 60)
     source = render_clock_video(tmp_path / f"source-{minute_of_day}.mp4",
-                                [Shot(seconds, ClockTime(hour, minute, 0), seed=minute_of_day)])  # fmt: skip
+                                [Shot(seconds, DrawnTime(hour, minute, 0), seed=minute_of_day)])  # fmt: skip
     name = f"snippets/live-{minute_of_day}.mp4"
     cut_clip(source, Path(settings.MEDIA_ROOT) / name, start=0, duration=seconds, has_audio=True, gpu=False)
     # The clock shows HH:MM:00 at the clip's first frame.

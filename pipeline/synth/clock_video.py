@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.ffmpeg import encode_frames
 from pipeline.synth.clocks import (
-    ClockTime,
+    DrawnTime,
     draw_analog,
     draw_digital,
     paste,
@@ -30,7 +30,7 @@ from pipeline.synth.clocks import (
 class Shot:
     seconds: float
     # None: a shot with no clock in it.
-    start: ClockTime | None = None
+    start: DrawnTime | None = None
     kind: str = "analog"
     seed: int = 0
     # How much of the frame's height the clock takes.
@@ -45,7 +45,7 @@ def _clock_sprite(shot: Shot, elapsed: float, rng_seed: int, size: int) -> np.nd
     if shot.running:
         seconds += int(elapsed)
     seconds %= 86400
-    now = ClockTime(seconds // 3600, seconds // 60 % 60, seconds % 60)
+    now = DrawnTime(seconds // 3600, seconds // 60 % 60, seconds % 60)
     rng = np.random.default_rng(rng_seed)  # the same style in every frame of the shot
     if shot.kind == "digital":
         return draw_digital(now, random_digital_style(rng), max(16, int(size * 0.45)), rng).image

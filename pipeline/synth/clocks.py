@@ -32,8 +32,9 @@ _ROMAN_IV = ["XII", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X",
 
 
 @dataclass(frozen=True)
-class ClockTime:
-    """A time as drawn: hour 0-23, minute 0-59, second 0-59."""
+class DrawnTime:
+    """The time a rendered clock is drawn at: hour 0-23, minute 0-59, second 0-59 (not
+    pipeline.clock_time.ClockTime, the time a reading names: hour 1-12 and AM/PM)."""
 
     hour: int
     minute: int
@@ -49,7 +50,7 @@ class RenderedClock:
     """A clock drawn on a transparent background (RGBA), and what it shows."""
 
     image: np.ndarray
-    time: ClockTime
+    time: DrawnTime
     kind: str  # "analog" | "digital"
     shows_meridiem: bool = False
     # A digital display that counts hours 0-23 (a 12-hour one writes 13:05 as 1:05).
@@ -141,7 +142,7 @@ def _hand_polygon(cx: float, cy: float, angle: float, length: float, width: floa
             (joint[0] - px * wide, joint[1] - py * wide), (base[0] - px * w, base[1] - py * w)]  # fmt: skip
 
 
-def draw_analog(time: ClockTime, style: AnalogStyle, size: int, rng: np.random.Generator) -> RenderedClock:
+def draw_analog(time: DrawnTime, style: AnalogStyle, size: int, rng: np.random.Generator) -> RenderedClock:
     big = size * _SUPERSAMPLE
     canvas = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(canvas)
@@ -275,7 +276,7 @@ def _segment_polygons(x: float, y: float, w: float, h: float, t: float, slant: f
     }
 
 
-def draw_digital(time: ClockTime, style: DigitalStyle, height: int, rng: np.random.Generator) -> RenderedClock:
+def draw_digital(time: DrawnTime, style: DigitalStyle, height: int, rng: np.random.Generator) -> RenderedClock:
     hour = time.hour12 if style.twelve_hour else time.hour
     text = f"{hour:02d}" if style.leading_zero else f"{hour:>2d}"
     text += f"{time.minute:02d}"
@@ -316,12 +317,12 @@ def draw_digital(time: ClockTime, style: DigitalStyle, height: int, rng: np.rand
                          twenty_four_hour=not style.twelve_hour)  # fmt: skip
 
 
-def random_time(rng: np.random.Generator) -> ClockTime:
-    return ClockTime(int(rng.integers(24)), int(rng.integers(60)), int(rng.integers(60)))
+def random_time(rng: np.random.Generator) -> DrawnTime:
+    return DrawnTime(int(rng.integers(24)), int(rng.integers(60)), int(rng.integers(60)))
 
 
 def random_clock(rng: np.random.Generator, size: int, *, digital_share: float = 0.3,
-                 time: ClockTime | None = None) -> RenderedClock:  # fmt: skip
+                 time: DrawnTime | None = None) -> RenderedClock:  # fmt: skip
     time = time or random_time(rng)
     if rng.random() < digital_share:
         return draw_digital(time, random_digital_style(rng), max(12, int(size * rng.uniform(0.35, 0.6))), rng)
@@ -472,14 +473,14 @@ def occlude(canvas: np.ndarray, box: tuple[int, int, int, int], rng: np.random.G
 @dataclass(frozen=True)
 class ReaderSample:
     image: np.ndarray  # RGB crop around the clock, square
-    time: ClockTime
+    time: DrawnTime
     kind: str
     shows_meridiem: bool
     twenty_four_hour: bool = False
 
 
 def reader_sample(rng: np.random.Generator, size: int, *, digital_share: float = 0.0,
-                  time: ClockTime | None = None, clean_share: float = 0.0) -> ReaderSample:  # fmt: skip
+                  time: DrawnTime | None = None, clean_share: float = 0.0) -> ReaderSample:  # fmt: skip
     """One clock as a detector would crop it: a loose square box around it, with its surroundings.
     A `clean_share` of samples are nearly frontal and lightly damaged, as a well-lit clock in a
     sharp film frame is: a reader trained only on hard cases can get the easy ones wrong."""
@@ -541,10 +542,10 @@ class DisplaySample:
     image: np.ndarray  # RGB, DISPLAY_CROP size
     text: str  # the four digit places as drawn, a blank place as " " (e.g. " 905")
     marker: str  # "none" | "am" | "pm"
-    time: ClockTime
+    time: DrawnTime
 
 
-def display_sample(rng: np.random.Generator, size: tuple[int, int], *, time: ClockTime | None = None) -> DisplaySample:
+def display_sample(rng: np.random.Generator, size: tuple[int, int], *, time: DrawnTime | None = None) -> DisplaySample:
     """A rendered display pasted into clutter, boxed with a detector's error, damaged and cropped to `size` (w, h)."""
     time = time or random_time(rng)
     style = random_digital_style(rng)

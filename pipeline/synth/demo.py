@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def demo_plan(*, count: int, seed: int, soon_from: int | None = None, soon_share
                 shots.append(
                     Shot(
                         float(rng.uniform(5, 9)),
-                        ClockTime(minute_of_day // 60, minute_of_day % 60, int(rng.integers(0, 40))),
+                        DrawnTime(minute_of_day // 60, minute_of_day % 60, int(rng.integers(0, 40))),
                         "digital" if rng.random() < 0.3 else "analog",
                         seed=int(rng.integers(1 << 30)),
                         scale=float(rng.uniform(0.4, 0.6)),

@@ -19,7 +19,7 @@ from django_q.models import Task
 from catalog.models import ClockSighting, SceneEmbedding, Snippet, Source, TimeReading, Video
 from catalog.tasks import queue_download
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.badinput.corpus import BAD_FILES, BadFile
 from tests.catalog.test_scan_service import _video_with
 from tests.ingest.test_worker import _wait_until_settled, cluster  # noqa: F401 - cluster is a fixture
@@ -132,7 +132,7 @@ def test_the_worker_fails_every_bad_download_clearly_and_keeps_working(bad_files
 def clock_film(tmp_path_factory) -> Path:
     """Twelve seconds of a clock showing 4:20."""
     folder = tmp_path_factory.mktemp("clock-film")
-    return render_clock_video(folder / "clock.mp4", [Shot(12, ClockTime(4, 20, 5), "analog", seed=61)])
+    return render_clock_video(folder / "clock.mp4", [Shot(12, DrawnTime(4, 20, 5), "analog", seed=61)])
 
 
 def _process(video: Video) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from catalog import selectors
 from catalog.models import Snippet, TimeReading
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.catalog.test_review import _reading, _sighting, _snippet
 from tests.catalog.test_scan_service import _video_with
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 def test_a_curator_corrects_and_dismisses_clocks_with_the_keyboard(site, browser, tmp_path):
     User.objects.create_user("curator", password="a long pass phrase", is_staff=True)
-    film = _video_with(render_clock_video(tmp_path / "film.mp4", [Shot(12, ClockTime(10, 42, 10), "analog", seed=3)]))
+    film = _video_with(render_clock_video(tmp_path / "film.mp4", [Shot(12, DrawnTime(10, 42, 10), "analog", seed=3)]))
     wrong = _reading(_sighting(film), 10, 40, confidence=0.3, status=TimeReading.Status.ACCEPTED, shown_at=-25.0)
     clip = _snippet(wrong, 22 * 60 + 40)
     no_clock = _reading(_sighting(film, start=2.0), 4, 0, confidence=0.35)

@@ -14,7 +14,7 @@ from catalog.models import Snippet, TimeReading
 from pipeline.ffmpeg import FfmpegError
 from pipeline.ingest.probe import probe_video
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.catalog.test_scan_service import _video_with
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def _media_files() -> set[str]:
 
 
 def test_process_cuts_one_snippet_per_reading_at_its_minute(tmp_path, django_capture_on_commit_callbacks):
-    shots = [Shot(3, None, seed=1), Shot(6, ClockTime(7, 31, 20), seed=71)]
+    shots = [Shot(3, None, seed=1), Shot(6, DrawnTime(7, 31, 20), seed=71)]
     video = _video_with(render_clock_video(tmp_path / "c.mp4", shots))
 
     call_command("process", "--video", str(video.pk), stdout=StringIO())
@@ -61,7 +61,7 @@ def test_a_snippet_never_reaches_into_a_shot_with_another_clock(tmp_path, settin
 
     settings.DETECTOR_WEIGHTS = settings.OWN_DETECTOR_WEIGHTS
     ml.models_forget()
-    shots = [Shot(5, ClockTime(3, 15, 0), seed=81), Shot(5, ClockTime(8, 10, 0), seed=82)]
+    shots = [Shot(5, DrawnTime(3, 15, 0), seed=81), Shot(5, DrawnTime(8, 10, 0), seed=82)]
     video = _video_with(render_clock_video(tmp_path / "c.mp4", shots))
 
     call_command("process", "--video", str(video.pk), stdout=StringIO())
@@ -79,7 +79,7 @@ def test_a_snippet_never_reaches_into_a_shot_with_another_clock(tmp_path, settin
 
 
 def test_cutting_skips_uncertain_and_rejected_readings(tmp_path):
-    video = _video_with(render_clock_video(tmp_path / "c.mp4", [Shot(4, ClockTime(9, 0, 0), seed=72)]))
+    video = _video_with(render_clock_video(tmp_path / "c.mp4", [Shot(4, DrawnTime(9, 0, 0), seed=72)]))
     call_command("process", "--video", str(video.pk), stdout=StringIO())
     Snippet.objects.filter(video=video).delete()
     TimeReading.objects.filter(sighting__video=video).update(status=TimeReading.Status.UNCERTAIN)
@@ -89,7 +89,7 @@ def test_cutting_skips_uncertain_and_rejected_readings(tmp_path):
 
 
 def test_a_source_that_cannot_be_cut_leaves_no_rows_or_files(tmp_path):
-    video = _video_with(render_clock_video(tmp_path / "c.mp4", [Shot(4, ClockTime(9, 0, 0), seed=72)]))
+    video = _video_with(render_clock_video(tmp_path / "c.mp4", [Shot(4, DrawnTime(9, 0, 0), seed=72)]))
     call_command("process", "--video", str(video.pk), stdout=StringIO())
     Snippet.objects.filter(video=video).delete()
     before = _media_files() - {name for name in _media_files() if name.startswith(("snippets/", "thumbnails/"))}

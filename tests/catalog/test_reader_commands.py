@@ -15,13 +15,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from pipeline.labels import LabelRow, write_labels
-from pipeline.synth.clocks import ClockTime, draw_analog, random_analog_style, random_background
+from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style, random_background
 
 
 def _clock_photo(path: Path, hour: int, minute: int, seed: int, size: int = 160) -> None:
     rng = np.random.default_rng(seed)
     canvas = random_background(rng, size, size)
-    clock = draw_analog(ClockTime(hour, minute, 0), random_analog_style(rng), size - 16, rng).image
+    clock = draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), size - 16, rng).image
     alpha = clock[..., 3:4] / 255
     canvas[8:-8, 8:-8] = (canvas[8:-8, 8:-8] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)

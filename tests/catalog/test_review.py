@@ -22,7 +22,7 @@ from catalog import selectors
 from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.labels import read_labels
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.catalog.test_scan_service import _video_with
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ DAY = date(2026, 11, 21).toordinal()
 @pytest.fixture
 def film(tmp_path) -> Video:
     """Twelve seconds of a clock showing 10:42 (the clock is drawn near the middle of the frame)."""
-    return _video_with(render_clock_video(tmp_path / "film.mp4", [Shot(12, ClockTime(10, 42, 10), "analog", seed=3)]))
+    return _video_with(render_clock_video(tmp_path / "film.mp4", [Shot(12, DrawnTime(10, 42, 10), "analog", seed=3)]))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from catalog.models import ClockSighting, Concept, FrameTag, SceneEmbedding, TimeReading, Video
 from pipeline.clock_time import minutes_apart
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def _video_with(path: Path) -> Video:
 
 @pytest.fixture
 def clock_video(tmp_path) -> Video:
-    return _video_with(render_clock_video(tmp_path / "clock.mp4", [Shot(6, ClockTime(4, 20, 5), "analog", seed=61)]))
+    return _video_with(render_clock_video(tmp_path / "clock.mp4", [Shot(6, DrawnTime(4, 20, 5), "analog", seed=61)]))
 
 
 def test_process_stores_sightings_and_readings_once(clock_video):

@@ -21,7 +21,7 @@ from catalog.models import Concept, FrameTag, SceneEmbedding, Video
 from pipeline.clock_time import Meridiem
 from pipeline.search.embedder import TINY_MODEL, load_embedder
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.catalog.test_scan_service import _video_with
 from tests.support import make_snippet, make_video
 
@@ -45,7 +45,7 @@ def _search(**params) -> dict:
 
 
 def test_embedding_covers_every_shot_and_each_snippet_and_can_run_again(tmp_path):
-    shots = [Shot(4, None, seed=3), Shot(5, ClockTime(6, 30, 0), seed=91)]
+    shots = [Shot(4, None, seed=3), Shot(5, DrawnTime(6, 30, 0), seed=91)]
     video = _video_with(render_clock_video(tmp_path / "v.mp4", shots))
     call_command("process", "--video", str(video.pk), stdout=StringIO())
 

@@ -8,7 +8,7 @@ import redis
 from django_q.conf import Conf
 
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime
+from pipeline.synth.clocks import DrawnTime
 from tests.faults.workers import Clusters
 
 # Three clocks a film each, at times of the day no other test uses: three readings, three clips.
@@ -25,7 +25,7 @@ def clock_films(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("clock-films")
     return {
         name: render_clock_video(root / f"{name}.mp4",
-                                 [Shot(5, ClockTime(hour, minute, 0), seed=seed) for hour, minute, seed in shots])
+                                 [Shot(5, DrawnTime(hour, minute, 0), seed=seed) for hour, minute, seed in shots])
         for name, shots in _FILMS.items()
     }  # fmt: skip
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.read.display_reader import DIGIT_CLASSES, MARKERS, DisplayReading, decode_display, digit_class
-from pipeline.synth.clocks import ClockTime, display_sample
+from pipeline.synth.clocks import DrawnTime, display_sample
 
 
 def _places(*chars_and_weights: dict[str, float]) -> np.ndarray:
@@ -52,7 +52,7 @@ def test_what_a_display_says_of_am_and_pm(hour, marker, expected):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_rendered_display_samples_are_labelled_as_drawn(seed):
-    sample = display_sample(np.random.default_rng(seed), (128, 40), time=ClockTime(21, 7))
+    sample = display_sample(np.random.default_rng(seed), (128, 40), time=DrawnTime(21, 7))
     assert sample.image.shape == (40, 128, 3)
     if sample.text == "2107":
         assert sample.marker == "none", "a 24-hour display has no marker"
@@ -75,5 +75,5 @@ def test_the_reader_is_taught_only_what_a_display_says_of_am_pm(hour, twenty_fou
     from pipeline.synth.clocks import ReaderSample
     from pipeline.synth.reader_training import meridiem_label
 
-    sample = ReaderSample(np.zeros((4, 4, 3), np.uint8), ClockTime(hour, 5), "digital", marker, twenty_four)
+    sample = ReaderSample(np.zeros((4, 4, 3), np.uint8), DrawnTime(hour, 5), "digital", marker, twenty_four)
     assert MERIDIEMS[meridiem_label(sample)] == expected

@@ -13,7 +13,7 @@ from django.conf import settings
 from pipeline.geometry import Box
 from pipeline.read import backbone
 from pipeline.read.reader import ClockReader, crop_clock
-from pipeline.synth.clocks import ClockTime, draw_analog, random_analog_style
+from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
 
 # ImageNet classes a clock face may be taken for: analog clock, wall clock, stopwatch, digital clock.
 CLOCK_CLASSES = {409, 892, 826, 530}
@@ -32,7 +32,7 @@ def no_network(monkeypatch):
 def _rendered_clock(size: int = 224) -> np.ndarray:
     rng = np.random.default_rng(3)
     style = random_analog_style(rng)
-    clock = draw_analog(ClockTime(10, 10, 0), style, size - 20, rng).image
+    clock = draw_analog(DrawnTime(10, 10, 0), style, size - 20, rng).image
     canvas = np.full((size, size, 3), 235, np.uint8)
     alpha = clock[..., 3:4] / 255
     canvas[10:-10, 10:-10] = (canvas[10:-10, 10:-10] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
@@ -95,7 +95,7 @@ def test_the_measured_minute_hand_points_where_the_long_hand_is():
     from pipeline.read.reader import minute_hand_likelihood
 
     rng = np.random.default_rng(8)
-    clock = draw_analog(ClockTime(4, 42, 0), random_analog_style(rng), 100, rng).image
+    clock = draw_analog(DrawnTime(4, 42, 0), random_analog_style(rng), 100, rng).image
     canvas = np.full((112, 112, 3), 240, np.uint8)
     alpha = clock[..., 3:4] / 255
     canvas[6:106, 6:106] = (canvas[6:106, 6:106] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)

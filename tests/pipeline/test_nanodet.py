@@ -23,7 +23,7 @@ from pipeline.geometry import Box
 from pipeline.scan import nanodet
 from pipeline.scan.nanodet import NanoDetDetector, NanoDetUnavailable, Placement, decode, fit_frame
 from pipeline.scan.tfjs_graph import GraphNode, GraphSpec, TfjsGraph, UnsupportedGraph
-from pipeline.synth.clocks import ClockTime, draw_analog, paste, random_analog_style
+from pipeline.synth.clocks import DrawnTime, draw_analog, paste, random_analog_style
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_SCRIPT = ROOT / "pipeline" / "scan" / "tfjs_reference.mjs"
@@ -355,7 +355,7 @@ def test_real_photos_without_clocks_give_no_clock(detector):
 def test_a_rendered_clock_pasted_into_a_real_photo_is_found(detector):
     rng = np.random.default_rng(7)
     photo = np.asarray(Image.open(backgrounds()[10]).convert("RGB")).copy()
-    clock = draw_analog(ClockTime(10, 10, 0), random_analog_style(rng), 150, rng)
+    clock = draw_analog(DrawnTime(10, 10, 0), random_analog_style(rng), 150, rng)
     x, y, width, height = paste(photo, clock.image, photo.shape[1] // 3, photo.shape[0] // 4)
     (found,) = detector.find([photo])
     truth = Box(x, y, width, height)

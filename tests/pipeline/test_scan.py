@@ -13,7 +13,7 @@ from pipeline.read.reader import load_reader
 from pipeline.scan.detector import ClockDetector
 from pipeline.scan.stage import ScanOptions, scan_video
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import ClockTime, random_digital_style
+from pipeline.synth.clocks import DrawnTime, random_digital_style
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def _scan(path: Path, models) -> object:
 
 
 def test_it_finds_a_clock_and_reads_its_time(tmp_path, models):
-    video = render_clock_video(tmp_path / "clock.mp4", [Shot(6, ClockTime(10, 42, 10), "analog", seed=21)])
+    video = render_clock_video(tmp_path / "clock.mp4", [Shot(6, DrawnTime(10, 42, 10), "analog", seed=21)])
 
     result = _scan(video, models)
 
@@ -49,7 +49,7 @@ def test_it_finds_a_clock_and_reads_its_time(tmp_path, models):
 def test_a_sighting_never_spans_a_shot_change(tmp_path, models):
     video = render_clock_video(
         tmp_path / "two-shots.mp4",
-        [Shot(4, ClockTime(3, 15, 0), "analog", seed=31), Shot(4, ClockTime(8, 40, 0), "analog", seed=32)],
+        [Shot(4, DrawnTime(3, 15, 0), "analog", seed=31), Shot(4, DrawnTime(8, 40, 0), "analog", seed=32)],
     )
 
     result = _scan(video, models)
@@ -65,7 +65,7 @@ def test_a_sighting_never_spans_a_shot_change(tmp_path, models):
 
 
 def test_overlapping_hands_on_a_dark_face_are_read(tmp_path, models):
-    video = render_clock_video(tmp_path / "overlap.mp4", [Shot(4, ClockTime(3, 15, 0), "analog", seed=31)])
+    video = render_clock_video(tmp_path / "overlap.mp4", [Shot(4, DrawnTime(3, 15, 0), "analog", seed=31)])
 
     fitted = [s.fitted for s in _scan(video, models).sightings if s.fitted]
 
@@ -73,7 +73,7 @@ def test_overlapping_hands_on_a_dark_face_are_read(tmp_path, models):
 
 
 def test_a_digital_display_is_read_with_what_it_says_of_am_pm(tmp_path, models):
-    video = render_clock_video(tmp_path / "digital.mp4", [Shot(5, ClockTime(21, 5, 0), "digital", seed=5, scale=0.5)])
+    video = render_clock_video(tmp_path / "digital.mp4", [Shot(5, DrawnTime(21, 5, 0), "digital", seed=5, scale=0.5)])
 
     result = _scan(video, models)
 
@@ -95,7 +95,7 @@ def test_a_video_without_clocks_has_no_sightings(tmp_path, models):
 
 
 def test_a_truncated_video_keeps_what_was_read(tmp_path, models):
-    video = render_clock_video(tmp_path / "clock.mp4", [Shot(8, ClockTime(6, 30, 0), "analog", seed=51)], audio=False)
+    video = render_clock_video(tmp_path / "clock.mp4", [Shot(8, DrawnTime(6, 30, 0), "analog", seed=51)], audio=False)
     mkv = tmp_path / "clock.mkv"
     import subprocess
 
