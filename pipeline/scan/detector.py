@@ -39,6 +39,27 @@ class FoundClock:
     confidence: float
 
 
+class WrappingDetector:
+    """For a detector built around another (`wrapped`): its device, threshold and input size are
+    the wrapped one's."""
+
+    @property
+    def wrapped(self) -> object:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> str:
+        return self.wrapped.device
+
+    @property
+    def confidence(self) -> float:
+        return self.wrapped.confidence
+
+    @property
+    def image_size(self) -> int:
+        return self.wrapped.image_size
+
+
 class ClockDetector:
     """A YOLO model loaded once, that finds clocks in batches of RGB frames."""
 

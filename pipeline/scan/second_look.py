@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.geometry import Box, inside_fraction
-from pipeline.scan.detector import FoundClock
+from pipeline.scan.detector import FoundClock, WrappingDetector
 
 # The own detector's boxes are considered from this score up (its own default is 0.4: more
 # boxes on real photos than the reader check can clear).
@@ -43,7 +43,7 @@ def _iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class SecondLookDetector:
+class SecondLookDetector(WrappingDetector):
     """`primary`'s clocks, plus `secondary`'s that it missed and `no_clock` clears; the same
     interface as the detectors it combines."""
 
@@ -53,16 +53,8 @@ class SecondLookDetector:
     max_no_clock: float = MAX_NO_CLOCK
 
     @property
-    def device(self) -> str:
-        return self.primary.device
-
-    @property
-    def confidence(self) -> float:
-        return self.primary.confidence
-
-    @property
-    def image_size(self) -> int:
-        return self.primary.image_size
+    def wrapped(self) -> object:
+        return self.primary
 
     def find(self, frames: list[np.ndarray]) -> list[list[FoundClock]]:
         if not frames:

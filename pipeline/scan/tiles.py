@@ -21,7 +21,7 @@ import torch
 from torchvision.ops import nms
 
 from pipeline.geometry import Box, not_contained
-from pipeline.scan.detector import FoundClock
+from pipeline.scan.detector import FoundClock, WrappingDetector
 
 TILE_OVERLAP = 0.25  # of a tile's side: a clock up to this size lies whole in some tile
 EDGE_MARGIN = 2.0  # px: a box this close to an inner tile edge was cut by it
@@ -72,7 +72,7 @@ def merge(clocks: list[FoundClock]) -> list[FoundClock]:
 
 
 @dataclass
-class TiledDetector:
+class TiledDetector(WrappingDetector):
     """`inner` over each whole frame and its tiles; the same interface as the detectors it wraps."""
 
     inner: object
@@ -80,16 +80,8 @@ class TiledDetector:
     rows: int
 
     @property
-    def device(self) -> str:
-        return self.inner.device
-
-    @property
-    def confidence(self) -> float:
-        return self.inner.confidence
-
-    @property
-    def image_size(self) -> int:
-        return self.inner.image_size
+    def wrapped(self) -> object:
+        return self.inner
 
     def find(self, frames: list[np.ndarray]) -> list[list[FoundClock]]:
         if not frames:
