@@ -355,14 +355,18 @@ INGEST_WORK_DIR = Path(env_str("INGEST_WORK_DIR") or VAR_DIR / "downloads")
 # -- scan ----------------------------------------------------------------------------------
 
 # The clock detector. By default the best that can be had (pipeline/scan/choice.py): COCO
-# yolo11n.pt through ultralytics (cached in VAR_DIR/models, or downloaded there), else the offline
-# COCO NanoDet-m that `make` installs into VAR_DIR/models, else clockweb's own checkpoint.
+# yolo11n.pt through ultralytics (cached in MODELS_DIR, or downloaded there), else the offline
+# COCO NanoDet-m that `make` installs into MODELS_DIR, else clockweb's own checkpoint.
 # CLOCKWEB_DETECTOR_WEIGHTS forces one: a path (a YOLO checkpoint or a converted NanoDet-m file)
 # or a standard ultralytics name.
 DETECTOR_WEIGHTS = env_str("CLOCKWEB_DETECTOR_WEIGHTS") or None
 OWN_DETECTOR_WEIGHTS = str(BASE_DIR / "models" / "detector.pt")
-NANODET_WEIGHTS = str(VAR_DIR / "models" / "nanodet-m.pt")
-DETECTOR_CACHE_DIR = VAR_DIR / "models"
+# Where `make install` puts the models it fetches (NanoDet-m) and where yolo11n.pt is cached: the
+# checkout's var/models, whatever CLOCKWEB_VAR_DIR says (a private VAR_DIR, as the benchmarks and
+# a deployment use, must not lose the COCO detector).
+MODELS_DIR = Path(env_str("CLOCKWEB_MODELS_DIR") or BASE_DIR / "var" / "models").resolve()
+NANODET_WEIGHTS = str(MODELS_DIR / "nanodet-m.pt")
+DETECTOR_CACHE_DIR = MODELS_DIR
 READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
 # Digital displays get their own recognizer (see pipeline/read/display_reader.py).
 DISPLAY_READER_WEIGHTS = env_str("CLOCKWEB_DISPLAY_READER_WEIGHTS") or str(BASE_DIR / "models" / "display_reader.pt")
