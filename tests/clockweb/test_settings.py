@@ -106,3 +106,21 @@ def test_a_bad_tile_grid_is_a_clear_error(monkeypatch, raw):
     monkeypatch.setenv("CLOCKWEB_DETECTOR_TILES", raw)
     with pytest.raises(ImproperlyConfigured, match=r"CLOCKWEB_DETECTOR_TILES.*COLUMNSxROWS"):
         env_grid_or_none("CLOCKWEB_DETECTOR_TILES")
+
+
+def test_the_installed_models_are_found_whatever_the_var_dir(tmp_path):
+    # make install puts NanoDet-m in the checkout's var/models; a private CLOCKWEB_VAR_DIR (the
+    # benchmarks', a deployment's) must still find it, or the scan falls back to a weaker detector.
+    script = ("import json, django; from django.conf import settings; django.setup();"
+              "print(json.dumps([settings.NANODET_WEIGHTS, str(settings.DETECTOR_CACHE_DIR)]))")  # fmt: skip
+    env = project_env(DJANGO_SETTINGS_MODULE="clockweb.settings", CLOCKWEB_VAR_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True)  # fmt: skip
+    nanodet, cache = json.loads(run.stdout)
+    assert nanodet == str((PROJECT_ROOT / "var" / "models" / "nanodet-m.pt").resolve())
+    assert cache == str((PROJECT_ROOT / "var" / "models").resolve())
+    moved = tmp_path / "models"
+    env["CLOCKWEB_MODELS_DIR"] = str(moved)
+    run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True)  # fmt: skip
+    assert json.loads(run.stdout) == [str(moved / "nanodet-m.pt"), str(moved)]
