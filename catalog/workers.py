@@ -95,7 +95,7 @@ def journal_task_start(sender: object, func: object, task: dict, **kwargs: objec
     except TypeError:  # arguments JSON cannot hold: the row can still be unlocked (database broker)
         entry.update(args=None, kwargs=None)
     try:
-        services.worker_task_set(**_worker, task=entry)
+        services.worker_heartbeat(**_worker, task=entry)
     except Exception as error:  # never stop the task for this: it then falls back on Q_RETRY
         logger.warning("task %s not noted as running: %s", task.get("name"), error)
         connection.close()
@@ -106,7 +106,7 @@ def journal_task_end(sender: object, func: object, task: dict, **kwargs: object)
     if not _worker:
         return
     try:
-        services.worker_task_set(**_worker, task={})
+        services.worker_heartbeat(**_worker, task={})
         if task.get("success"):
             cache.delete(_crash_key(_func_name(task.get("func")), list(task.get("args") or ())))
     except Exception as error:

@@ -37,7 +37,6 @@ from catalog.services.workers import (
     worker_forget,
     worker_heartbeat,
     worker_heartbeats_prune,
-    worker_task_set,
 )
 
 __all__ = [
@@ -79,5 +78,4 @@ __all__ = [
     "worker_forget",
     "worker_heartbeat",
     "worker_heartbeats_prune",
-    "worker_task_set",
 ]

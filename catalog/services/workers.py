@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 def worker_heartbeat(*, queue: str, host: str, pid: int, started_at: datetime, created_since_boot: float | None = None,
                      task: dict[str, object] | None = None) -> None:  # fmt: skip
     """Record that a task worker process is alive now, and, when `task` is given, the task it runs
-    ({} for none); without it the task on record stays."""
+    ({} once it is done, so that a task can be handed out again at once if the process dies in the
+    middle of it); without it the task on record stays."""
     fields: dict[str, object] = {"queue": queue, "started_at": started_at, "seen_at": timezone.now(),
                                  "created_since_boot": created_since_boot}  # fmt: skip
     if task is not None:
@@ -29,14 +30,6 @@ def worker_heartbeats_prune(*, older_than_seconds: float = 86400) -> int:
     """Forget workers not seen for a day (their processes are long gone)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return WorkerHeartbeat.objects.filter(seen_at__lt=cutoff).delete()[0]
-
-
-def worker_task_set(*, queue: str, host: str, pid: int, started_at: datetime, task: dict[str, object],
-                    created_since_boot: float | None = None) -> None:  # fmt: skip
-    """Record the task a worker process runs now ({} once it is done), so that the task can be
-    handed out again at once if the process dies in the middle of it."""
-    worker_heartbeat(queue=queue, host=host, pid=pid, started_at=started_at, created_since_boot=created_since_boot,
-                     task=task)  # fmt: skip
 
 
 def worker_forget(*, heartbeat: WorkerHeartbeat) -> dict[str, object] | None:

@@ -39,6 +39,12 @@ class FoundClock:
     confidence: float
 
 
+def clock_boxes(clocks: list[FoundClock]) -> np.ndarray:
+    """The clocks' boxes as an (N, 4) array of x0, y0, x1, y1: what NMS and overlap tests take."""
+    return np.array([[c.box.x, c.box.y, c.box.x + c.box.width, c.box.y + c.box.height] for c in clocks],
+                    np.float32).reshape(-1, 4)  # fmt: skip
+
+
 class WrappingDetector:
     """For a detector built around another (`wrapped`): its device, threshold and input size are
     the wrapped one's."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.geometry import Box, inside_fraction
-from pipeline.scan.detector import FoundClock, WrappingDetector
+from pipeline.scan.detector import FoundClock, WrappingDetector, clock_boxes
 
 # The own detector's boxes are considered from this score up (its own default is 0.4: more
 # boxes on real photos than the reader check can clear).
@@ -28,10 +28,6 @@ MAX_OVERLAP = 0.3
 MAX_INSIDE = 0.5
 
 NoClockProbabilities = Callable[[list[np.ndarray], list[Box]], np.ndarray]
-
-
-def _xyxy(clocks: list[FoundClock]) -> np.ndarray:
-    return np.array([[c.box.x, c.box.y, c.box.x + c.box.width, c.box.y + c.box.height] for c in clocks]).reshape(-1, 4)
 
 
 def _iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -67,7 +63,7 @@ class SecondLookDetector(WrappingDetector):
                 continue
             keep = np.ones(len(ours), bool)
             if theirs:
-                mine, known = _xyxy(ours), _xyxy(theirs)
+                mine, known = clock_boxes(ours), clock_boxes(theirs)
                 keep &= _iou(mine, known).max(1) < MAX_OVERLAP
                 keep &= inside_fraction(mine, known).max(1) < MAX_INSIDE
             candidates += [(index, clock) for clock, kept in zip(ours, keep, strict=True) if kept]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,16 @@ def test_the_plan_for_a_health_check_matches_the_files(tmp_path):
     (cache / "yolo11n.pt").write_bytes(b"x")
     assert planned_detector(forced=None, cache_dir=cache, nanodet_weights=present, own_weights=own).kind == "yolo-coco"
     assert planned_detector(forced="/x.pt", cache_dir=cache, nanodet_weights=present, own_weights=own).kind == "forced"
+
+
+def test_the_plan_for_a_health_check_loads_no_torch(tmp_path):
+    # /healthz asks for the plan in web processes, which must never pay for loading torch.
+    script = (
+        "import sys; from pathlib import Path; from pipeline.scan.choice import planned_detector;"
+        f"planned_detector(forced=None, cache_dir=Path({str(tmp_path)!r}), nanodet_weights=Path('x.pt'),"
+        " own_weights=Path('own.pt'));"
+        "print(sorted(name for name in ('torch', 'torchvision', 'ultralytics', 'onnxruntime') if name in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         check=True)  # fmt: skip
+    assert run.stdout.strip() == "[]"
