@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEDIA_ROOT=/data/media
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg wordnet-base \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 clockweb
 
@@ -20,8 +20,10 @@ COPY pipeline ./pipeline
 RUN pip install .
 COPY . .
 # Static files are collected into the image; whitenoise serves them from there.
+# WordNet for the offline concept search, in the image's models folder.
 RUN SECRET_KEY=collectstatic-only CLOCKWEB_VAR_DIR=/app/var DATABASE_URL=postgresql://unused@localhost/unused \
     python manage.py collectstatic --noinput \
+    && python -m pipeline.search.wordnet install --out /app/var/models/wordnet \
     && mkdir -p /data/var /data/media && chown -R clockweb:clockweb /data /app/var
 
 USER clockweb

@@ -10,7 +10,10 @@ ULTRALYTICS := ultralytics==8.4.190
 
 .PHONY: install run test lint format bench clean chromium
 
-install: $(INSTALLED)
+WORDNET := var/models/wordnet/lexnames
+TEST_PHOTOS := var/test-photos/horses.jpg
+
+install: $(INSTALLED) $(WORDNET)
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "clockweb needs Python 3.11 as '$(PYTHON)'; install it or run: make PYTHON=/path/to/python3.11"; exit 1; }
@@ -25,10 +28,26 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pipeline.scan.nanodet install --out var/models/nanodet-m.pt
 	touch $@
 
+# WordNet 3.0 for the offline concept search (Debian's wordnet-base, assembled for nltk).
+$(WORDNET): $(INSTALLED)
+	@test -f /usr/share/wordnet/data.noun || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wordnet-base >/dev/null; } || true
+	$(BIN)/python -m pipeline.search.wordnet install --out var/models/wordnet
+
+# Real photographs for the offline search tests: the sample pictures of Debian's darknet package
+# (dog, horses, giraffe, eagle, kite, person), unpacked from the package without installing it.
+$(TEST_PHOTOS):
+	@mkdir -p var/test-photos/deb
+	cd var/test-photos/deb && { ls darknet_*.deb >/dev/null 2>&1 || { apt-get download darknet 2>/dev/null || \
+		{ SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && apt-get download darknet; }; }; }
+	dpkg-deb -x var/test-photos/deb/darknet_*.deb var/test-photos/deb/root
+	cp var/test-photos/deb/root/usr/share/darknet/data/*.jpg var/test-photos/
+	rm -rf var/test-photos/deb
+
 run: install
 	$(BIN)/python manage.py serve
 
-test: install lint chromium
+test: install lint chromium $(TEST_PHOTOS)
 	$(BIN)/python -m pytest
 
 # Browser tests drive Debian's Chromium (Playwright with executable_path; no browser download).

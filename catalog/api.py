@@ -168,16 +168,18 @@ def now(request: Request) -> HttpResponse:
     },
     responses={
         200: SearchResultSerializer,
-        503: OpenApiResponse(ErrorSerializer, "Search is unavailable: no CLIP model could be loaded."),
+        503: OpenApiResponse(ErrorSerializer, "Search is unavailable: no embedder could be loaded."),
     },
 )
 @api_view(["GET", "POST"])
 @parser_classes([MultiPartParser])
 @permission_classes([AllowAny])  # POST only carries the image; searching writes nothing
-@throttle_classes([SearchRateThrottle])  # each search runs the CLIP model
+@throttle_classes([SearchRateThrottle])  # each search runs an embedder
 def search(request: Request) -> Response:
     """Scenes by meaning: text (q), an uploaded image (POST, field `image`), a stored frame, or text
-    and image together; with filters; one result per shot; paginated."""
+    and image together; with filters; one result per shot; paginated. With CLIP, text is open
+    vocabulary; offline, its words are matched to the ImageNet and COCO concepts (`matched`), and
+    words that match no concept get the closest concepts named (`suggestions`, `detail`)."""
     params = _query(SearchQuerySerializer, request)
     upload = request.FILES.get("image") if request.method == "POST" else None
     try:
@@ -188,7 +190,7 @@ def search(request: Request) -> Response:
         return Response({"detail": "give q (text), frame (a scene id) or an image to search with"},
                         status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
     try:
-        vector, model_name = selectors.search_vector(text=params.get("q"), image=image, frame=params.get("frame"))
+        query = selectors.search_query(text=params.get("q"), image=image, frame=params.get("frame"))
     except selectors.SearchUnavailable as error:
         return Response({"detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     except LookupError as error:
@@ -199,9 +201,24 @@ def search(request: Request) -> Response:
         tag=params.get("tag"),
     )  # fmt: skip
     page, size = params["page"], params["page_size"]
-    hits = selectors.scene_search(vector=vector, model_name=model_name, filters=filters, limit=size,
-                                  offset=(page - 1) * size)  # fmt: skip
-    payload = {"model": model_name, "page": page, "page_size": size, "results": hits}
+    payload: dict[str, object] = {"model": query.model_name, "page": page, "page_size": size, "results": []}
+    match = query.match
+    if match is not None:
+        payload["matched"] = [{"term": term.term, "concepts": list(term.concepts)} for term in match.terms]
+        payload["unmatched"] = list(match.unmatched)
+        if not match.matched:
+            # Offline, only the concepts the models know can be searched: say which come closest.
+            payload["suggestions"] = list(match.suggestions)
+            payload["detail"] = (f"no concept matches {params['q']!r}; the closest concepts are: "
+                                 f"{', '.join(match.suggestions)}")  # fmt: skip
+            return Response(SearchResultSerializer(payload, context={"request": request}).data)
+    offset = (page - 1) * size
+    if query.vector is not None:
+        payload["results"] = selectors.scene_search(vector=query.vector, model_name=query.model_name, filters=filters,
+                                                    limit=size, offset=offset, within=query.concept_terms)  # fmt: skip
+    else:
+        payload["results"] = selectors.concept_search(terms=query.concept_terms, model_name=query.model_name,
+                                                      filters=filters, limit=size, offset=offset)  # fmt: skip
     return Response(SearchResultSerializer(payload, context={"request": request}).data)
 
 

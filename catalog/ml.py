@@ -1,5 +1,6 @@
 """The one place that loads the models named in settings, once per process: the clock detector
-(the best that can be had, and why), the clock reader, and the scene embedder.
+(the best that can be had, and why), the clock reader, and the scene embedder (CLIP when it
+loads, else the offline ImageNet embedder, and why), with the COCO detector that tags offline.
 
 Nothing here loads at import, and never in a forking parent: workers and commands load on first use.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +19,10 @@ from django.conf import settings
 if TYPE_CHECKING:  # torch and friends; web processes never need them
     from pipeline.read.reader import ClockReader
     from pipeline.scan.choice import Detector, DetectorChoice
+    from pipeline.scan.nanodet import NanoDetDetector
+    from pipeline.search.concepts import Vocabulary
     from pipeline.search.embedder import ClipEmbedder
+    from pipeline.search.imagenet import ImageNetEmbedder
 
 
 logger = logging.getLogger(__name__)
@@ -95,13 +100,130 @@ def scan_models() -> tuple[Detector, ClockReader]:
     return detector, clock_reader()
 
 
-def scene_embedder() -> ClipEmbedder:
-    """The CLIP embedder named in settings, loaded once per process (EmbedderUnavailable if it can't be)."""
-    from pipeline.search.embedder import load_embedder
+# What each embedder gives that the other does not: said on /healthz and the search page.
+_CLIP_ADDS = (
+    "CLIP would add open-vocabulary search (any words, not only the ImageNet and COCO concepts), "
+    "tags from the curated vocabulary, and AM/PM proposals from day or night in the scene"
+)
+_IMAGENET_ADDS = ("the offline embedder (ImageNet + COCO concepts) would need no download; "
+                  "it serves when CLIP cannot be loaded")  # fmt: skip
 
-    return load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT, settings.DEVICE)
+
+@dataclass(frozen=True)
+class SearchChoice:
+    """Which embedder serves search, tags and appearances, and why; what the other would add."""
+
+    kind: str  # "clip" | "imagenet"
+    model: str  # the name its vectors are stored under
+    why: str
+    other_would_add: str
+    loaded: bool  # False: judged from settings and files alone (this process has not loaded it)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+# The choice this process made, per search settings (tests and shells change them).
+_served: dict[tuple, SearchChoice] = {}
+
+
+def _search_settings() -> tuple:
+    return (settings.SEARCH_EMBEDDER, settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT)
+
+
+def _imagenet_choice(why: str, *, loaded: bool) -> SearchChoice:
+    from pipeline.search.imagenet import IMAGENET_EMBEDDER
+
+    return SearchChoice("imagenet", IMAGENET_EMBEDDER, why, _CLIP_ADDS, loaded)
+
+
+def _clip_name() -> str:
+    from pipeline.search.embedder import EmbedderSpec
+
+    return EmbedderSpec(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT).name
+
+
+def scene_embedder() -> ClipEmbedder | ImageNetEmbedder:
+    """The embedder that serves, loaded once per process: CLIP as settings name it when it loads
+    (SEARCH_EMBEDDER auto or clip), else the offline ImageNet embedder (auto or imagenet). With
+    SEARCH_EMBEDDER=clip, a CLIP that cannot load raises EmbedderUnavailable."""
+    from pipeline.search.embedder import EmbedderUnavailable, load_embedder
+
+    if settings.SEARCH_EMBEDDER != "imagenet":
+        try:
+            embedder = load_embedder(settings.CLIP_MODEL, settings.CLIP_PRETRAINED, settings.CLIP_CHECKPOINT,
+                                     settings.DEVICE)  # fmt: skip
+            _served[_search_settings()] = SearchChoice("clip", embedder.name, "CLIP loaded", _IMAGENET_ADDS, True)
+            return embedder
+        except EmbedderUnavailable as error:
+            if settings.SEARCH_EMBEDDER == "clip":
+                raise
+            reason = str(error)
+    else:
+        reason = "SEARCH_EMBEDDER=imagenet"
+    embedder = _imagenet_embedder(settings.DEVICE)
+    _served[_search_settings()] = _imagenet_choice(reason, loaded=True)
+    return embedder
+
+
+@cache
+def _imagenet_embedder(device: str) -> ImageNetEmbedder:
+    from pipeline.search.imagenet import ImageNetEmbedder
+
+    return ImageNetEmbedder(device=None if device == "auto" else device)
+
+
+def search_choice() -> SearchChoice:
+    """Which embedder serves search (for /healthz and the search page: no torch is loaded). Once
+    this process has loaded one, that one; before, judged from settings: CLIP when it is a local
+    file or the tiny test model, or when its hub can be reached, else the offline embedder."""
+    if _search_settings() in _served:
+        return _served[_search_settings()]
+    from pipeline.search.embedder import TINY_MODEL, online
+
+    if settings.SEARCH_EMBEDDER == "imagenet":
+        return _imagenet_choice("SEARCH_EMBEDDER=imagenet", loaded=False)
+    if settings.CLIP_CHECKPOINT and not Path(settings.CLIP_CHECKPOINT).is_file():
+        why = f"CLIP_CHECKPOINT {settings.CLIP_CHECKPOINT} does not exist"
+    elif settings.CLIP_CHECKPOINT or settings.CLIP_MODEL == TINY_MODEL or online():
+        return SearchChoice("clip", _clip_name(), "CLIP can be loaded (it has not been yet in this process)",
+                            _IMAGENET_ADDS, False)  # fmt: skip
+    else:
+        why = f"CLIP {_clip_name()} cannot be downloaded here (no network) and no CLIP_CHECKPOINT is set"
+    if settings.SEARCH_EMBEDDER == "clip":
+        return SearchChoice("clip", _clip_name(), f"SEARCH_EMBEDDER=clip, but {why}", _IMAGENET_ADDS, False)
+    return _imagenet_choice(why, loaded=False)
+
+
+def concept_vocabulary() -> Vocabulary:
+    """The offline concepts (ImageNet, COCO) and their matcher, with WordNet when installed."""
+    from pipeline.search.concepts import vocabulary
+    from pipeline.search.wordnet import is_installed
+
+    folder = settings.WORDNET_DIR
+    if not is_installed(folder):
+        logger.warning("WordNet is not installed in %s: offline search matches concept names only "
+                       "(make install puts it there from Debian's wordnet-base)", folder)  # fmt: skip
+    return vocabulary(folder if is_installed(folder) else None)
+
+
+def coco_detector() -> NanoDetDetector | None:
+    """NanoDet-m for the offline tags' COCO objects (None when it is not installed: ImageNet's
+    concepts alone then)."""
+    return _coco_detector(settings.NANODET_WEIGHTS, settings.DEVICE, settings.COCO_TAG_THRESHOLD)
+
+
+@cache
+def _coco_detector(weights: str, device: str, confidence: float) -> NanoDetDetector | None:
+    from pipeline.scan import nanodet
+
+    if not nanodet.is_installed(weights):
+        logger.warning("NanoDet-m is not installed at %s: offline tags have no COCO objects", weights)
+        return None
+    return nanodet.NanoDetDetector(weights, device=None if device == "auto" else device, confidence=confidence)
 
 
 def models_forget() -> None:
-    """Drop the loaded detector (settings changed: tests, or a shell)."""
+    """Drop the loaded detector and the embedder choice (settings changed: tests, or a shell)."""
     _detector.cache_clear()
+    _served.clear()

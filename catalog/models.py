@@ -9,7 +9,8 @@ from pgvector.django import HalfVectorField, HnswIndex
 
 from pipeline.clock_time import ClockTime, Meridiem, format_minute_of_day
 
-EMBEDDING_DIMENSIONS = 512
+EMBEDDING_DIMENSIONS = 512  # CLIP ViT-B-32's vectors
+IMAGENET_EMBEDDING_DIMENSIONS = 1280  # the offline embedder's (pipeline.search.imagenet)
 
 
 class Source(models.Model):
@@ -259,7 +260,10 @@ class Snippet(models.Model):
 
 
 class SceneEmbedding(models.Model):
-    """A CLIP image embedding of one frame, for search by meaning."""
+    """An image embedding of one frame, for search by meaning. Each embedder has its own column
+    and HNSW index: CLIP's vectors in `embedding`, the offline ImageNet embedder's in
+    `imagenet_embedding`; `model_name` says which made it, and vectors of different models are
+    never compared."""
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="embeddings")
     second = models.FloatField()
@@ -267,7 +271,11 @@ class SceneEmbedding(models.Model):
     model_name = models.CharField(
         max_length=128, help_text="Which embedder made it; vectors of different models don't compare."
     )
-    embedding = HalfVectorField(dimensions=EMBEDDING_DIMENSIONS)
+    embedding = HalfVectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, help_text="CLIP's vector.")
+    imagenet_embedding = HalfVectorField(
+        dimensions=IMAGENET_EMBEDDING_DIMENSIONS, null=True, blank=True,
+        help_text="The offline embedder's vector (ImageNet EfficientNet-Lite0).",
+    )  # fmt: skip
     thumbnail = models.CharField(max_length=500, blank=True, help_text="A small JPEG of the frame, under MEDIA_ROOT.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -280,27 +288,56 @@ class SceneEmbedding(models.Model):
                 m=16,
                 ef_construction=64,
                 opclasses=["halfvec_cosine_ops"],
-            )
+            ),
+            HnswIndex(
+                name="imagenet_embedding_hnsw_cosine",
+                fields=["imagenet_embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["halfvec_cosine_ops"],
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["video", "second", "model_name"], name="embedding_unique_frame_model"),
             models.CheckConstraint(condition=Q(second__gte=0), name="embedding_second_not_negative"),
+            models.CheckConstraint(
+                condition=Q(embedding__isnull=False, imagenet_embedding__isnull=True)
+                | Q(embedding__isnull=True, imagenet_embedding__isnull=False),
+                name="embedding_one_vector",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.video} @ {self.second:.1f}s"
 
+    @staticmethod
+    def vector_column(dimensions: int) -> str:
+        """The column that holds vectors of this width."""
+        columns = {EMBEDDING_DIMENSIONS: "embedding", IMAGENET_EMBEDDING_DIMENSIONS: "imagenet_embedding"}
+        if dimensions not in columns:
+            raise ValueError(f"no column holds {dimensions}-wide vectors (only {sorted(columns)})")
+        return columns[dimensions]
+
     @property
     def vector(self) -> list[float]:
         """The embedding as floats, whether just assigned (a list) or read back (a HalfVector)."""
-        value = self.embedding
+        value = self.embedding if self.embedding is not None else self.imagenet_embedding
         return value.to_list() if hasattr(value, "to_list") else list(value)
 
 
 class Concept(models.Model):
-    """A word of the tag vocabulary; curators edit it in the admin."""
+    """A word of the tag vocabulary. The curated vocabulary is what CLIP scores frames against;
+    curators edit it in the admin. Without CLIP, frames are tagged with the offline models' own
+    concepts (ImageNet's classes, COCO's objects), added here as they are first seen; curators
+    can switch any of them off."""
+
+    class Source(models.TextChoices):
+        VOCABULARY = "vocabulary", "curated vocabulary (CLIP)"
+        IMAGENET = "imagenet", "ImageNet class (offline)"
+        COCO = "coco", "COCO object (offline)"
 
     name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.VOCABULARY)
     prompt = models.CharField(
         max_length=200, blank=True, help_text="What CLIP compares frames with; default 'a photo of NAME'."
     )

@@ -14,7 +14,21 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
@@ -38,6 +52,7 @@ from pipeline.search.tagging import Segment, appearance_segments
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
     import numpy as np
 
+    from pipeline.search.concepts import QueryMatch
     from pipeline.search.embedder import ClipEmbedder
 
 
@@ -109,8 +124,8 @@ def minute_counts() -> list[int]:
 
 def health() -> dict[str, dict]:
     """What /healthz reports: can we reach the database and the task broker, how many worker
-    processes of each queue were seen lately (each saves a heartbeat every few seconds), and
-    which clock detector the scan uses."""
+    processes of each queue were seen lately (each saves a heartbeat every few seconds), which
+    clock detector the scan uses, and which embedder serves search."""
     from django_q.brokers import get_broker
 
     def first_line(error: Exception) -> str:
@@ -139,6 +154,8 @@ def health() -> dict[str, dict]:
     report["queues"] = queues
     # Which clock detector a scan takes, and why (from the files alone: this process never loads torch).
     report["detector"] = ml.planned_detector().as_dict()
+    # Which embedder serves search and tags (CLIP or the offline one), why, and what the other would add.
+    report["search"] = ml.search_choice().as_dict()
     return report
 
 
@@ -372,10 +389,11 @@ def minute_plan(*, minute_of_day: int, day: int) -> ScheduledClip:
 
 
 def nearest_scenes(*, vector: list[float], model_name: str, limit: int = 10) -> QuerySet[SceneEmbedding]:
-    """The scenes closest in cosine distance to `vector`, using the HNSW index."""
+    """The scenes closest in cosine distance to `vector`, using the HNSW index of its model's column."""
+    column = SceneEmbedding.vector_column(len(vector))
     return (
         SceneEmbedding.objects.filter(model_name=model_name)
-        .annotate(distance=CosineDistance("embedding", HalfVector(vector)))
+        .annotate(distance=CosineDistance(column, HalfVector(vector)))
         .order_by("distance")[:limit]
     )
 
@@ -393,16 +411,37 @@ def _text_vector(embedder: ClipEmbedder, text: str) -> np.ndarray:
     return vector
 
 
-def search_vector(*, text: str | None, image: object = None, frame: int | None = None) -> tuple[list[float], str]:
-    """The query as one unit vector, and the model whose vectors it compares with: a stored frame's
-    own vector, and/or the text and/or image embedded (several: their mean direction). A frame
-    alone needs no model loaded."""
+@dataclass(frozen=True)
+class SceneQuery:
+    """A search, ready to run: the model whose scenes it searches; a unit vector to rank them by
+    (a frame, an image, or CLIP's text vector), and/or, offline, the concepts its words matched."""
+
+    model_name: str
+    vector: list[float] | None = None
+    match: QueryMatch | None = None  # offline text: what the words matched
+
+    @property
+    def concept_terms(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(term.concepts for term in self.match.terms) if self.match else ()
+
+
+def _tag_names() -> list[str]:
+    """The names of the stored tags (curated vocabulary and offline concepts), for matching words."""
+    return list(Concept.objects.filter(active=True).values_list("name", flat=True))
+
+
+def search_query(*, text: str | None, image: object = None, frame: int | None = None) -> SceneQuery:
+    """The query: a stored frame's own vector, and/or the text and/or image embedded (several:
+    their mean direction). A frame alone needs no model loaded. Offline (no CLIP), text is matched
+    to the concept vocabulary instead of embedded: alone it ranks scenes by those concepts, with
+    an image or frame it keeps only the scenes tagged with them."""
     import numpy as np
 
     from pipeline.search.embedder import EmbedderUnavailable
 
     parts = []
     model_name = ""
+    match = None
     if frame is not None:
         scene = SceneEmbedding.objects.filter(pk=frame).first()
         if scene is None:
@@ -414,14 +453,20 @@ def search_vector(*, text: str | None, image: object = None, frame: int | None =
             embedder = ml.scene_embedder()
         except EmbedderUnavailable as error:
             raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
+        if frame is not None and embedder.name != model_name:
+            raise LookupError(f"frame {frame} was embedded by {model_name}, not by {embedder.name}, which serves now")
         model_name = embedder.name
-        if text is not None:
+        if text is not None and embedder.kind == "clip":
             parts.append(_text_vector(embedder, text))
+        elif text is not None:
+            match = ml.concept_vocabulary().match(text, _tag_names())
         if image is not None:
             parts.append(embedder.embed_images([image])[0])
+    if not parts:
+        return SceneQuery(model_name, None, match)
     vector = np.mean(parts, axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
-    return vector.tolist(), model_name
+    return SceneQuery(model_name, vector.tolist(), match)
 
 
 @dataclass(frozen=True)
@@ -485,48 +530,94 @@ def _shot_boundaries(videos: set[tuple[int, datetime]]) -> dict[int, list[float]
 @dataclass(frozen=True)
 class SceneHit:
     scene: SceneEmbedding
-    score: float  # cosine similarity, 1 for the same direction
+    score: float  # cosine similarity (1: the same direction); for concepts alone, their score 0-1
 
 
-def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters | None = None, limit: int = 20,
-                 offset: int = 0) -> list[SceneHit]:  # fmt: skip
-    """Scenes nearest to `vector`, best first, one per shot of a video (near-identical frames of
-    one shot would fill the page), paginated by `offset`. Filtered queries use pgvector's
-    iterative index scan, so that a selective filter still fills the page when enough scenes match."""
-    wanted = offset + limit
-    fetch = wanted * 4 + 16
-    filters = filters or SceneFilters()
-    scenes = (
+def _result_scenes(model_name: str, filters: SceneFilters) -> QuerySet[SceneEmbedding]:
+    return (
         SceneEmbedding.objects.filter(model_name=model_name)
         .filter(filters.q())
         .select_related("video", "snippet__reading", "snippet__video")
         # A page of results needs neither the vectors nor the videos' yt-dlp info (kilobytes each).
-        .defer("embedding", "video__info", "video__shot_boundaries", "snippet__video__info",
+        .defer("embedding", "imagenet_embedding", "video__info", "video__shot_boundaries", "snippet__video__info",
                "snippet__video__shot_boundaries")
     )  # fmt: skip
-    query = HalfVector(vector)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.SEARCH_EF_SEARCH, min(1000, fetch))])
-        found = list(scenes.annotate(distance=CosineDistance("embedding", query)).order_by("distance")[:fetch])
-    if len(found) < fetch and filters.active:
-        # The index scan gave up (hnsw.max_scan_tuples) before finding a page of matches: so few
-        # rows match that comparing the query with each of them is cheap. Ordering by an
-        # expression keeps the planner off the HNSW index, so this is exact.
-        exact = CosineDistance("embedding", query) + Value(0.0, output_field=FloatField())
-        found = list(scenes.annotate(distance=exact).order_by("distance")[:fetch])
-    # relaxed_order may return neighbours slightly out of order; put them back in order.
-    found.sort(key=lambda scene: scene.distance)
+
+
+def _tagged_with_each(terms: tuple[tuple[str, ...], ...]) -> Q:
+    """Scenes tagged with at least one concept of each term."""
+    condition = Q()
+    for names in terms:
+        condition &= Q(Exists(FrameTag.objects.filter(scene=OuterRef("pk"), concept__name__in=names)))
+    return condition
+
+
+def _one_per_shot(found: list[SceneEmbedding], scores: list[float], offset: int, wanted: int) -> list[SceneHit]:
+    """The best scene of each shot (near-identical frames of one shot would fill the page), in order."""
     boundaries = _shot_boundaries({(scene.video_id, scene.video.updated_at) for scene in found})
     hits: list[SceneHit] = []
     seen: set[tuple[int, int]] = set()
-    for scene in found:
+    for scene, score in zip(found, scores, strict=True):
         shot = (scene.video_id, bisect.bisect_right(boundaries.get(scene.video_id) or [], scene.second))
         if shot in seen:
             continue
         seen.add(shot)
-        hits.append(SceneHit(scene, round(1.0 - float(scene.distance), 6)))
+        hits.append(SceneHit(scene, score))
     return hits[offset:wanted]
+
+
+def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters | None = None, limit: int = 20,
+                 offset: int = 0, within: tuple[tuple[str, ...], ...] = ()) -> list[SceneHit]:  # fmt: skip
+    """Scenes nearest to `vector`, best first, one per shot of a video, paginated by `offset`;
+    with `within`, only scenes tagged with a concept of each of its terms. Filtered queries use
+    pgvector's iterative index scan, so that a selective filter still fills the page when enough
+    scenes match."""
+    wanted = offset + limit
+    fetch = wanted * 4 + 16
+    filters = filters or SceneFilters()
+    column = SceneEmbedding.vector_column(len(vector))
+    scenes = _result_scenes(model_name, filters).filter(_tagged_with_each(within))
+    query = HalfVector(vector)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.SEARCH_EF_SEARCH, min(1000, fetch))])
+        found = list(scenes.annotate(distance=CosineDistance(column, query)).order_by("distance")[:fetch])
+    if len(found) < fetch and (filters.active or within):
+        # The index scan gave up (hnsw.max_scan_tuples) before finding a page of matches: so few
+        # rows match that comparing the query with each of them is cheap. Ordering by an
+        # expression keeps the planner off the HNSW index, so this is exact.
+        exact = CosineDistance(column, query) + Value(0.0, output_field=FloatField())
+        found = list(scenes.annotate(distance=exact).order_by("distance")[:fetch])
+    # relaxed_order may return neighbours slightly out of order; put them back in order.
+    found.sort(key=lambda scene: scene.distance)
+    return _one_per_shot(found, [round(1.0 - float(scene.distance), 6) for scene in found], offset, wanted)
+
+
+def concept_search(*, terms: tuple[tuple[str, ...], ...], model_name: str, filters: SceneFilters | None = None,
+                   limit: int = 20, offset: int = 0) -> list[SceneHit]:  # fmt: skip
+    """Scenes ranked by how surely they show what a query's words matched (offline text search):
+    each term scores a frame by the sum of its matched tags' scores (a dog spread over several
+    breeds adds up), at most 1; a frame's score is the mean over the terms, so a frame that
+    shows every term comes first. One per shot, best first, paginated by `offset`."""
+    if not terms:
+        return []
+    wanted = offset + limit
+    filters = filters or SceneFilters()
+    every = {name for names in terms for name in names}
+    per_term = [
+        Least(Coalesce(Sum("tags__score", filter=Q(tags__concept__name__in=names)), 0.0), Value(1.0)) for names in terms
+    ]
+    total = per_term[0]
+    for part in per_term[1:]:
+        total = total + part
+    scenes = (
+        _result_scenes(model_name, filters)
+        .filter(pk__in=FrameTag.objects.filter(concept__name__in=every, scene__model_name=model_name).values("scene"))
+        .annotate(relevance=ExpressionWrapper(total / len(terms), output_field=FloatField()))
+        .order_by("-relevance", "video_id", "second")
+    )
+    found = list(scenes[: wanted * 4 + 16])
+    return _one_per_shot(found, [round(float(scene.relevance), 6) for scene in found], offset, wanted)
 
 
 # -- tags ------------------------------------------------------------------------------------

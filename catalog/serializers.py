@@ -263,7 +263,10 @@ class SceneHitSerializer(serializers.Serializer):
     second = serializers.FloatField(source="scene.second")
     thumbnail = serializers.SerializerMethodField()
     snippet = SnippetSerializer(source="scene.snippet", allow_null=True)
-    score = serializers.FloatField(help_text="Cosine similarity to the query, -1 to 1.")
+    score = serializers.FloatField(
+        help_text="Cosine similarity to the query, -1 to 1; for an offline text search "
+        "alone, how surely the scene shows the matched concepts, 0 to 1."
+    )
 
     def get_thumbnail(self, hit: object) -> str | None:
         name = hit.scene.thumbnail
@@ -274,11 +277,23 @@ class SceneHitSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
+class MatchedTermSerializer(serializers.Serializer):
+    term = serializers.CharField(help_text="Words of the query.")
+    concepts = serializers.ListField(child=serializers.CharField(), help_text="The concepts and tags they match.")
+
+
 class SearchResultSerializer(serializers.Serializer):
     model = serializers.CharField(help_text="The embedder; vectors of other models are not searched.")
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     results = SceneHitSerializer(many=True)
+    matched = MatchedTermSerializer(many=True, required=False,
+                                    help_text="Offline text search: what the query's words matched.")  # fmt: skip
+    unmatched = serializers.ListField(child=serializers.CharField(), required=False,
+                                      help_text="Offline text search: words that matched no concept.")  # fmt: skip
+    suggestions = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="When no word matched: the closest concepts.")  # fmt: skip
+    detail = serializers.CharField(required=False, help_text="Why there are no results, when no word matched.")
 
 
 # -- tags ----------------------------------------------------------------------------------

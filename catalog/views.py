@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from catalog import selectors, services
+from catalog import ml, selectors, services
 from pipeline.clock_time import MINUTES_PER_DAY, format_minute_of_day, known_time_zones, parse_minute_of_day
 from pipeline.schedule import hls
 from pipeline.schedule.coverage import coverage, nearest_earlier_covered, neighbours
@@ -49,7 +49,8 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
     """The search page; static/js/search.js asks /api/search."""
-    return render(request, "catalog/search.html", {"concepts": selectors.concept_names()})
+    return render(request, "catalog/search.html",
+                  {"concepts": selectors.concept_names(), "embedder": ml.search_choice()})  # fmt: skip
 
 
 @lru_cache(maxsize=1)

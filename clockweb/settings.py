@@ -366,6 +366,8 @@ OWN_DETECTOR_WEIGHTS = str(BASE_DIR / "models" / "detector.pt")
 # a deployment use, must not lose the COCO detector).
 MODELS_DIR = Path(env_str("CLOCKWEB_MODELS_DIR") or BASE_DIR / "var" / "models").resolve()
 NANODET_WEIGHTS = str(MODELS_DIR / "nanodet-m.pt")
+# WordNet 3.0 for the offline concept search (assembled by `make install` from Debian's wordnet-base).
+WORDNET_DIR = str(MODELS_DIR / "wordnet")
 DETECTOR_CACHE_DIR = MODELS_DIR
 READER_WEIGHTS = env_str("CLOCKWEB_READER_WEIGHTS") or str(BASE_DIR / "models" / "reader.pt")
 # Digital displays get their own recognizer (see pipeline/read/display_reader.py).
@@ -382,7 +384,13 @@ DETECTOR_TILES_AUTO = env_str("CLOCKWEB_DETECTOR_TILES") == ""
 DETECTOR_TILES = (3, 2) if DETECTOR_TILES_AUTO else env_grid_or_none("CLOCKWEB_DETECTOR_TILES")
 SCAN_SAMPLES_PER_SECOND = env_float("SCAN_SAMPLES_PER_SECOND", 2.0, minimum=0.1)
 
-# -- scene search (CLIP) ------------------------------------------------------------------
+# -- scene search (CLIP, or offline: ImageNet + COCO) ----------------------------------------
+
+# Which embedder serves search, tags and appearances: "auto" takes CLIP when it loads and the
+# offline ImageNet embedder otherwise; "clip" or "imagenet" decide.
+SEARCH_EMBEDDER = env_str("SEARCH_EMBEDDER", "auto").lower()
+if SEARCH_EMBEDDER not in ("auto", "clip", "imagenet"):
+    raise ImproperlyConfigured(f"SEARCH_EMBEDDER must be auto, clip or imagenet, not {SEARCH_EMBEDDER!r}")
 
 # An open_clip model and pretrained tag (downloaded by open_clip on a machine with internet), or
 # CLIP_CHECKPOINT, a local weights file for CLIP_MODEL. `clockweb-tiny-clip` is a tiny random
@@ -394,6 +402,10 @@ CLIP_CHECKPOINT = env_str("CLIP_CHECKPOINT") or None
 EMBED_EVERY_SECONDS = env_float("EMBED_EVERY_SECONDS", 10.0, minimum=0.5)
 # A frame keeps a concept as a tag when its zero-shot probability is at least this.
 TAG_THRESHOLD = env_float("TAG_THRESHOLD", 0.1, minimum=0.0)
+# Offline tags: an ImageNet class at least this probable (a softmax over 1000 classes), a COCO
+# object detected at least this surely.
+IMAGENET_TAG_THRESHOLD = env_float("IMAGENET_TAG_THRESHOLD", 0.05, minimum=0.0)
+COCO_TAG_THRESHOLD = env_float("COCO_TAG_THRESHOLD", 0.4, minimum=0.0)
 # A dial's AM/PM proposed from day/night scores is taken (the clip then plays in that half of the
 # day only) when the proposal is at least this sure; above 1, proposals are only recorded.
 MERIDIEM_ACCEPT_CONFIDENCE = env_float("MERIDIEM_ACCEPT_CONFIDENCE", 0.9, minimum=0.0)

@@ -1,4 +1,5 @@
-"""Search: scene embeddings and tags of each video's keyframes."""
+"""Search: scene embeddings and tags of each video's keyframes, by the embedder that serves (CLIP,
+or offline the ImageNet embedder with COCO objects: catalog.ml.scene_embedder)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pipeline.ingest.probe import probe_video
 
 if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
     from pipeline.search.embedder import ClipEmbedder
+    from pipeline.search.imagenet import ImageNetEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +29,10 @@ logger = logging.getLogger(__name__)
 def video_embed(*, video: Video) -> int:
     """Embed keyframes across the whole video (per shot, from the scan's shot boundaries) and a
     representative frame of each of its snippets; replace the video's earlier vectors of this
-    model in one transaction. Returns how many were stored. Frame thumbnails no row names (left
-    by a run that was killed or failed, or replaced now) are deleted; a full disk raises DiskFull."""
+    model in one transaction. The offline embedder tags the frames in the same pass (ImageNet
+    classes and COCO objects, in the same transaction). Returns how many vectors were stored.
+    Frame thumbnails no row names (left by a run that was killed or failed, or replaced now) are
+    deleted; a full disk raises DiskFull."""
     video.refresh_from_db(fields=["file"])
     if not video.file:
         raise ValueError(f"video #{video.pk} has no file to embed (status {video.status})")
@@ -44,7 +48,7 @@ def video_embed(*, video: Video) -> int:
     return stored
 
 
-def _video_embed(video: Video, embedder: ClipEmbedder, folder: Path) -> int:
+def _video_embed(video: Video, embedder: ClipEmbedder | ImageNetEmbedder, folder: Path) -> int:
     import cv2
 
     from pipeline.search.keyframes import frames_near, keyframe_times
@@ -61,7 +65,15 @@ def _video_embed(video: Video, embedder: ClipEmbedder, folder: Path) -> int:
         set(keyframe_times(duration, video.shot_boundaries or (), settings.EMBED_EVERY_SECONDS)) | set(snippet_at)
     )
     frames = list(frames_near(source, times))
-    vectors = embedder.embed_images([image for _, image in frames])
+    images = [image for _, image in frames]
+    frame_tags: list[dict[str, float]] = []
+    if embedder.kind == "imagenet":
+        analysis = embedder.analyse(images)
+        vectors = analysis.vectors
+        frame_tags = _offline_tags(images, analysis.probabilities)
+    else:
+        vectors = embedder.embed_images(images)
+    column = SceneEmbedding.vector_column(embedder.dimensions)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for (second, image), vector in zip(frames, vectors, strict=True):
@@ -71,11 +83,54 @@ def _video_embed(video: Video, embedder: ClipEmbedder, folder: Path) -> int:
         )
         jpeg_write(Path(settings.MEDIA_ROOT) / name, small, 80)
         rows.append(SceneEmbedding(video=video, second=second, snippet=snippet_at.get(second), model_name=embedder.name,
-                                   embedding=vector.tolist(), thumbnail=name))  # fmt: skip
+                                   thumbnail=name, **{column: vector.tolist()}))  # fmt: skip
     with transaction.atomic():
-        SceneEmbedding.objects.filter(video=video, model_name=embedder.name).delete()
+        SceneEmbedding.objects.filter(video=video, model_name=embedder.name).delete()  # their tags go with them
         SceneEmbedding.objects.bulk_create(rows)
+        if frame_tags:
+            _offline_tags_store(rows, frame_tags)
     return len(rows)
+
+
+def _offline_tags(images: list, probabilities: np.ndarray) -> list[dict[str, float]]:
+    """Each frame's offline tags: its ImageNet classes and the COCO objects NanoDet-m finds."""
+    from pipeline.coco import COCO_NAMES
+    from pipeline.search.concepts import IMAGENET
+    from pipeline.search.tagging import offline_frame_tags
+
+    vocabulary = ml.concept_vocabulary()
+    imagenet_names = [concept.name for concept in vocabulary.concepts if concept.source == IMAGENET]
+    detector = ml.coco_detector()
+    nothing = np.zeros(0, np.int64)
+    found = detector.detect(images) if detector is not None and images else [None] * len(images)
+    tags = []
+    for row, detections in zip(probabilities, found, strict=True):
+        labels = detections.labels.cpu().numpy() if detections is not None else nothing
+        scores = detections.scores.cpu().numpy() if detections is not None else nothing.astype(np.float32)
+        tags.append(offline_frame_tags(row, labels, scores, imagenet_names=imagenet_names, coco_names=list(COCO_NAMES),
+                                       imagenet_threshold=settings.IMAGENET_TAG_THRESHOLD,
+                                       coco_threshold=settings.COCO_TAG_THRESHOLD))  # fmt: skip
+    return tags
+
+
+def _offline_tags_store(scenes: list[SceneEmbedding], frame_tags: list[dict[str, float]]) -> None:
+    """Store the frames' offline tags, adding the concepts seen for the first time; a concept a
+    curator switched off is not tagged."""
+    from pipeline.coco import COCO_NAMES
+
+    names = {name for tags in frame_tags for name in tags}
+    coco = set(COCO_NAMES)
+    Concept.objects.bulk_create(
+        [Concept(name=name, source=Concept.Source.COCO if name in coco else Concept.Source.IMAGENET) for name in names],
+        ignore_conflicts=True,
+    )
+    concepts = {concept.name: concept for concept in Concept.objects.filter(name__in=names, active=True)}
+    FrameTag.objects.bulk_create([
+        FrameTag(scene=scene, concept=concepts[name], score=score)
+        for scene, tags in zip(scenes, frame_tags, strict=True)
+        for name, score in tags.items()
+        if name in concepts
+    ])  # fmt: skip
 
 
 _DAY_NIGHT = ("a photo taken in daytime", "a photo taken at night")
@@ -88,14 +143,19 @@ def _text_vectors(embedder: ClipEmbedder, texts: tuple[str, ...]) -> np.ndarray:
 
 
 def video_tag(*, video: Video) -> int:
-    """Score the video's embedded frames against the active concepts; keep the tags above
-    TAG_THRESHOLD (replacing earlier ones, in one transaction), and propose AM/PM from daytime
-    against night for its readings that don't know it. Returns how many frame tags were stored."""
+    """With CLIP: score the video's embedded frames against the active concepts of the curated
+    vocabulary; keep the tags above TAG_THRESHOLD (replacing earlier CLIP tags, in one
+    transaction), and propose AM/PM from daytime against night for its readings that don't know
+    it. Offline, the embedding pass has tagged the frames already (and there is no day or night
+    concept to propose AM/PM from). Returns how many frame tags the video's frames of the serving
+    embedder have."""
     from pipeline.search.tagging import concept_probabilities, pair_probability, propose_meridiem
 
     embedder = ml.scene_embedder()
+    if embedder.kind != "clip":
+        return FrameTag.objects.filter(scene__video=video, scene__model_name=embedder.name).count()
     scenes = list(SceneEmbedding.objects.filter(video=video, model_name=embedder.name).order_by("second"))
-    concepts = list(Concept.objects.filter(active=True))
+    concepts = list(Concept.objects.filter(active=True, source=Concept.Source.VOCABULARY))
     if not scenes or not concepts:
         return 0
     frames = np.array([scene.vector for scene in scenes], np.float32)
@@ -109,7 +169,7 @@ def video_tag(*, video: Video) -> int:
     ]
     daylight = dict(zip([scene.pk for scene in scenes], pair_probability(frames, day, night), strict=True))
     with transaction.atomic():
-        FrameTag.objects.filter(scene__video=video).delete()
+        FrameTag.objects.filter(scene__video=video, scene__model_name=embedder.name).delete()
         FrameTag.objects.bulk_create(rows)
         unknown = TimeReading.objects.filter(sighting__video=video, meridiem=Meridiem.UNKNOWN.value)
         for reading in unknown.select_related("sighting"):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
+from pipeline.coco import COCO_NAMES
 from pipeline.geometry import Box, best_device, not_contained
 from pipeline.scan.detector import FoundClock
 from pipeline.scan.tfjs_graph import GraphSpec, TfjsGraph, read_tfjs
@@ -56,17 +57,6 @@ FILE_FORMAT = "clockweb-nanodet/1"
 # The ONNX export records the sha256 of the converted file it was made from, so a stale one is never run.
 ONNX_SOURCE_KEY = "clockweb-nanodet-source-sha256"
 
-COCO_NAMES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)  # fmt: skip
 STRIDES = (8, 16, 32)
 REG_MAX = 10  # box sides are distributions over 0..REG_MAX strides
 NMS_IOU = 0.6  # NanoDet's own setting

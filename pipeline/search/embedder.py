@@ -1,5 +1,6 @@
 """The open_clip adapter: the only module that imports open_clip. Images and texts in, unit
-vectors (float32, EMBEDDING_DIMENSIONS wide) out, so that cosine distance compares them.
+vectors (float32, EMBEDDING_DIMENSIONS wide) out, so that cosine distance compares them. Where
+CLIP cannot be had, the offline embedder (pipeline.search.imagenet) serves instead.
 
 The model comes from settings: an open_clip name and pretrained tag (ViT-B-32 /
 laion2b_s34b_b79k by default, which open_clip downloads on a machine with internet), or a local
@@ -41,8 +42,11 @@ class EmbedderSpec:
 
 
 class ClipEmbedder:
+    dimensions = EMBEDDING_DIMENSIONS
+    kind = "clip"
+
     def __init__(self, spec: EmbedderSpec, *, device: str | None = None, batch_size: int = 64) -> None:
-        if spec.pretrained and not spec.checkpoint and not _online():
+        if spec.pretrained and not spec.checkpoint and not online():
             # Weights already in the local cache still load; missing ones fail at once instead of
             # after the hub client's retries. (Read when huggingface_hub is first imported.)
             os.environ["HF_HUB_OFFLINE"] = "1"
@@ -112,7 +116,9 @@ class ClipEmbedder:
         return _unit(np.concatenate(out) if out else np.zeros((0, EMBEDDING_DIMENSIONS), np.float32))
 
 
-def _online(host: str = "huggingface.co") -> bool:
+@cache
+def online(host: str = "huggingface.co") -> bool:
+    """Whether the model hub's name resolves (asked once per process)."""
     try:
         socket.getaddrinfo(host, 443)
     except OSError:

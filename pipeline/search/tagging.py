@@ -1,6 +1,8 @@
-"""Zero-shot tags: how much each frame looks like each concept of a vocabulary, by comparing CLIP
-image vectors with the vectors of text prompts; and the arithmetic over a video's frames (top
-tags, when a concept appears) and the AM/PM that day or night suggests for a dial's reading.
+"""Tags: how much each frame looks like each concept. With CLIP, zero-shot: image vectors
+compared with the vectors of the vocabulary's text prompts. Offline, the models' own concepts:
+ImageNet's class probabilities and the COCO objects detected (offline_frame_tags). Then the
+arithmetic over a video's frames (top tags, when a concept appears) and the AM/PM that day or
+night suggests for a dial's reading.
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ def concept_probabilities(frames: np.ndarray, concepts: np.ndarray, scale: float
 def pair_probability(frames: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """For each frame, the probability of `first` against `second` alone (e.g. daytime vs night)."""
     return concept_probabilities(frames, np.stack([first, second]))[:, 0]
+
+
+def offline_frame_tags(probabilities: np.ndarray, object_labels: np.ndarray, object_scores: np.ndarray,
+                       *, imagenet_names: list[str], coco_names: list[str], imagenet_threshold: float,
+                       coco_threshold: float) -> dict[str, float]:  # fmt: skip
+    """One frame's offline tags, name -> score: the ImageNet classes at least `imagenet_threshold`
+    probable, and the COCO objects found at least `coco_threshold` surely (the surest box of each
+    class). A name both models know (umbrella, laptop) is there if either sees it: 1 - (1 - a)(1 - b)."""
+    tags: dict[str, float] = {}
+    for index in np.flatnonzero(probabilities >= imagenet_threshold):
+        tags[imagenet_names[index]] = float(probabilities[index])
+    surest: dict[int, float] = {}
+    for label, score in zip(object_labels.tolist(), object_scores.tolist(), strict=True):
+        if score >= coco_threshold:
+            surest[label] = max(surest.get(label, 0.0), float(score))
+    for label, score in surest.items():
+        name = coco_names[label]
+        tags[name] = 1 - (1 - tags.get(name, 0.0)) * (1 - score)
+    return {name: round(min(1.0, score), 4) for name, score in tags.items()}
 
 
 @dataclass(frozen=True)

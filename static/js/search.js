@@ -40,7 +40,13 @@
       pages.hidden = true;
       return;
     }
-    status.textContent = answer.results.length ? `Page ${answer.page}: ${answer.results.length} scene(s).` : "No scenes found.";
+    status.textContent = answer.results.length ? `Page ${answer.page}: ${answer.results.length} scene(s).` : (answer.detail || "No scenes found.");
+    if (answer.matched && answer.matched.length) {
+      // Offline search: say what the words were taken to mean, and which words meant nothing.
+      const meant = answer.matched.map((term) => `“${term.term}” → ${term.concepts.slice(0, 4).join(", ")}${term.concepts.length > 4 ? ` and ${term.concepts.length - 4} more` : ""}`);
+      const ignored = (answer.unmatched || []).length ? ` (no concept for: ${answer.unmatched.join(", ")})` : "";
+      status.textContent += ` Searched for ${meant.join("; ")}${ignored}.`;
+    }
     results.replaceChildren(...answer.results.map(card));
     pages.hidden = page === 1 && answer.results.length < answer.page_size;
     pages.querySelector("[data-page='-1']").disabled = page === 1;

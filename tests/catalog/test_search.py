@@ -238,12 +238,24 @@ def test_an_oversized_upload_is_refused(settings):
     assert "at most 1 MB" in response.json()["image"][0]
 
 
-def test_without_a_loadable_model_search_says_so(settings, tmp_path):
+def test_without_a_loadable_clip_when_clip_is_required_search_says_so(settings, tmp_path):
+    settings.SEARCH_EMBEDDER = "clip"
     settings.CLIP_MODEL = TINY_MODEL
     settings.CLIP_CHECKPOINT = str(tmp_path / "missing.pt")
     response = APIClient().get("/api/search", {"q": "a clock"})
     assert response.status_code == 503
     assert "CLIP_CHECKPOINT" in response.json()["detail"]
+
+
+def test_without_a_loadable_clip_the_offline_embedder_serves_and_says_why(settings, tmp_path):
+    settings.CLIP_MODEL = TINY_MODEL
+    settings.CLIP_CHECKPOINT = str(tmp_path / "missing.pt")
+    body = _search(q="a clock")
+    assert body["model"] == "efficientnet-lite0/imagenet"
+    assert body["matched"][0]["term"] == "clock"
+    health = APIClient().get("/healthz").json()["search"]
+    assert health["kind"] == "imagenet" and "missing.pt" in health["why"]
+    assert "open-vocabulary" in health["other_would_add"]
 
 
 def test_a_local_checkpoint_loads_through_the_real_path(tmp_path):

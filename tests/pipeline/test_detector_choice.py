@@ -63,8 +63,8 @@ def test_with_no_coco_detector_the_own_checkpoint_is_used_and_both_reasons_are_g
 
 def test_a_cached_coco_yolo_comes_first_and_its_clock_class_is_read_from_its_names(tmp_path):
     """A YOLO11 with the 80 COCO names (random weights: only the choice is tested here) in the cache."""
+    from pipeline.coco import COCO_NAMES
     from pipeline.scan.detector import _import_yolo
-    from pipeline.scan.nanodet import COCO_NAMES
 
     YOLO = _import_yolo()  # ultralytics without its PIL patch
 
