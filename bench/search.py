@@ -606,6 +606,45 @@ def embedding_throughput(model: str, batch: int, rounds: int) -> dict[str, objec
     return out
 
 
+def offline_embedding_throughput(batch: int, rounds: int, nanodet_weights: str | None) -> dict[str, object]:
+    """images/s of the offline embedder (ImageNet EfficientNet-Lite0: vectors and class
+    probabilities in one pass) on the same 640x360 frames, and with the COCO objects of the
+    offline tags (NanoDet-m) added, as the search stage runs them."""
+    import torch
+
+    from pipeline.scan import nanodet
+    from pipeline.search.imagenet import IMAGENET_EMBEDDER, ImageNetEmbedder
+
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 256, (360, 640, 3), np.uint8) for _ in range(batch)]
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    with_objects = bool(nanodet_weights) and nanodet.is_installed(nanodet_weights)
+    out: dict[str, object] = {"model": IMAGENET_EMBEDDER, "batch": batch, "rounds": rounds, "frame_size": "640x360",
+                              "coco_objects": "NanoDet-m" if with_objects else "not installed",
+                              "torch_threads": torch.get_num_threads()}  # fmt: skip
+    for device in devices:
+        embedder = ImageNetEmbedder(device=device, batch_size=batch)
+        detector = nanodet.NanoDetDetector(nanodet_weights, device=device) if with_objects else None
+        embedder.analyse(frames)  # warm up
+        spent = {"embed": 0.0, "objects": 0.0}
+        for round_ in range(rounds):
+            started = time.perf_counter()
+            embedder.analyse(frames)
+            spent["embed"] += time.perf_counter() - started
+            if detector is not None:
+                started = time.perf_counter()
+                detector.detect(frames)
+                spent["objects"] += time.perf_counter() - started
+            log(f"offline embedding on {device}: round {round_ + 1} of {rounds}")
+        figures = {"embed_images_per_s": round(batch * rounds / spent["embed"], 2)}
+        if detector is not None:
+            figures["embed_and_tag_images_per_s"] = round(batch * rounds / (spent["embed"] + spent["objects"]), 2)
+        out[device] = figures
+    out.update(out[devices[-1]])
+    out["device"] = devices[-1]
+    return out
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -750,11 +789,17 @@ def main() -> None:
     }
     phase("diagnostics")
 
-    embedding = None
+    embedding = offline_embedding = None
     if not args.skip_embedding:
         log(f"embedding throughput: {args.embed_model}, batch {args.embed_batch}")
         embedding = embedding_throughput(args.embed_model, args.embed_batch, args.embed_rounds)
         phase("embedding")
+        log(f"offline embedding throughput: batch {args.embed_batch}")
+        from django.conf import settings as django_settings
+
+        offline_embedding = offline_embedding_throughput(args.embed_batch, args.embed_rounds,
+                                                         django_settings.NANODET_WEIGHTS)  # fmt: skip
+        phase("offline_embedding")
 
     headline = {"ef_search": default_ef, **unfiltered[str(default_ef)]}
     meeting = [
@@ -794,6 +839,7 @@ def main() -> None:
         "filtered": filtered,
         "diagnostics": diagnostics,
         "embedding": embedding,
+        "offline_embedding": offline_embedding,
         "targets": targets,
         "phase_seconds": phases,
         "load_average_1m_at_phase_end": load_average,

@@ -1,6 +1,7 @@
 """Short 720p videos made from real clock photographs, to test the whole chain on real clocks:
 a clockless real scene, then the clock photograph with a slow push-in, then another scene. The
-clock in a photograph does not run, so its whole shot shows one minute."""
+clock in a photograph does not run, so its whole shot shows one minute. And slideshows of real
+photographs, one shot each, to test search on real pictures."""
 
 from __future__ import annotations
 
@@ -56,3 +57,15 @@ def photo_video(path: Path, clock: np.ndarray, before: np.ndarray, after: np.nda
         yield from _push_in(after, seconds[2], 1.0, 1.05)
 
     return encode_frames(path, frames(), fps=FPS, size=(WIDTH, HEIGHT), audio_tone=None)
+
+
+def slideshow_video(path: Path, photos: list[np.ndarray], *, seconds: float = 2.0) -> tuple[Path, list[float]]:
+    """Encode an MP4 of RGB photographs, one shot of `seconds` each with a slow push-in. Returns
+    the file and the times of the cuts between shots."""
+
+    def frames() -> Iterator[np.ndarray]:
+        for photo in photos:
+            yield from _push_in(photo, seconds, 1.0, 1.05)
+
+    cuts = [round(seconds * index, 3) for index in range(1, len(photos))]
+    return encode_frames(path, frames(), fps=FPS, size=(WIDTH, HEIGHT), audio_tone=None), cuts

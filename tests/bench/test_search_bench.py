@@ -74,3 +74,11 @@ def test_it_measures_the_embedding_pipeline_against_a_bare_forward_pass(report):
     assert embedding["pipeline_images_per_s"] > 0
     ratio = embedding["pipeline_images_per_s"] / embedding["bare_images_per_s"]
     assert embedding["ratio"] == pytest.approx(ratio, rel=0.01)
+
+
+def test_it_measures_the_offline_embedder_beside_clip(report):
+    offline = report["json"]["offline_embedding"]
+    assert offline["model"] == "efficientnet-lite0/imagenet"
+    assert offline["embed_images_per_s"] > 0
+    assert offline["coco_objects"] == "NanoDet-m"  # make installs it
+    assert 0 < offline["embed_and_tag_images_per_s"] < offline["embed_images_per_s"]
