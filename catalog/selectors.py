@@ -28,7 +28,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Exp, Least, Ln
 from django.utils import timezone
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
@@ -596,16 +596,19 @@ def scene_search(*, vector: list[float], model_name: str, filters: SceneFilters 
 def concept_search(*, terms: tuple[tuple[str, ...], ...], model_name: str, filters: SceneFilters | None = None,
                    limit: int = 20, offset: int = 0) -> list[SceneHit]:  # fmt: skip
     """Scenes ranked by how surely they show what a query's words matched (offline text search):
-    each term scores a frame by the sum of its matched tags' scores (a dog spread over several
-    breeds adds up), at most 1; a frame's score is the mean over the terms, so a frame that
-    shows every term comes first. One per shot, best first, paginated by `offset`."""
+    each term scores a frame by the chance that any of its matched tags is right, 1 - the product
+    of (1 - score) (a dog spread over several breeds, and seen by COCO too, adds up, yet stays
+    below 1); a frame's score is the mean over the terms, so a frame that shows every term comes
+    first. One per shot, best first, paginated by `offset`."""
     if not terms:
         return []
     wanted = offset + limit
     filters = filters or SceneFilters()
     every = {name for names in terms for name in names}
+    # ln(1 - score) summed is the log of the chance that every matched tag is wrong.
+    none_right = Ln(Value(1.0) - Least(F("tags__score"), Value(0.999)))
     per_term = [
-        Least(Coalesce(Sum("tags__score", filter=Q(tags__concept__name__in=names)), 0.0), Value(1.0)) for names in terms
+        Value(1.0) - Exp(Coalesce(Sum(none_right, filter=Q(tags__concept__name__in=names)), 0.0)) for names in terms
     ]
     total = per_term[0]
     for part in per_term[1:]:

@@ -257,7 +257,7 @@ class Vocabulary:
                 term = " ".join(words[position:end])
                 found = self.term_concepts(term, tags)
                 if found:
-                    terms.append(TermMatch(term, tuple(sorted(found))))
+                    terms.append(TermMatch(term, self._plainest_first(term, found)))
                     position = end
                     break
             else:
@@ -267,6 +267,13 @@ class Vocabulary:
         if not terms:
             suggestions = tuple(self.closest(" ".join(words) or query, extra=tags_flat(tags)))
         return QueryMatch(tuple(terms), tuple(unmatched), suggestions)
+
+    def _plainest_first(self, term: str, names: set[str]) -> tuple[str, ...]:
+        """The names a term matched, those spelt like it first ("dog" before the breeds), then
+        COCO's objects, then the rest by name."""
+        spelt = set(self.by_stems.get(_stem_key(term), ()))
+        coco = {concept.name for concept in self.concepts if concept.source == COCO}
+        return tuple(sorted(names, key=lambda name: (name not in spelt, name not in coco, name.lower())))
 
     def closest(self, text: str, *, count: int = 5, extra: Iterable[str] = ()) -> list[str]:
         """The names that look most like `text` (by spelling: it matched no meaning)."""
