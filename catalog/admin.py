@@ -153,11 +153,13 @@ class SceneEmbeddingAdmin(admin.ModelAdmin):
 
 @admin.register(Concept)
 class ConceptAdmin(admin.ModelAdmin):
-    """The tag vocabulary: curators add, reword (prompt) or switch off concepts."""
+    """The tag vocabulary: curators add, reword (prompt) or switch off concepts. The curated
+    vocabulary is what CLIP scores; the offline models' concepts (ImageNet, COCO) arrive as they
+    are first seen, and can be switched off too."""
 
-    list_display = ["name", "prompt", "active"]
+    list_display = ["name", "source", "prompt", "active"]
     list_editable = ["active"]
-    list_filter = ["active"]
+    list_filter = ["active", "source"]
     search_fields = ["name", "prompt"]
 
 

@@ -49,10 +49,12 @@ def test_offline_the_page_says_so_shows_what_words_matched_and_names_the_closest
     settings.SEARCH_EMBEDDER = "imagenet"
     snippet = make_playable_snippet(7 * 60 + 5, tmp_path, seconds=4.0)
     vector = np.random.default_rng(9).normal(size=IMAGENET_DIMENSIONS)
-    scene = SceneEmbedding.objects.create(video=snippet.video, second=1.0, snippet=snippet, model_name=IMAGENET_EMBEDDER,
-                                          imagenet_embedding=(vector / np.linalg.norm(vector)).tolist())  # fmt: skip
-    FrameTag.objects.create(scene=scene, score=0.8,
-                            concept=Concept.objects.create(name="malamute", source=Concept.Source.IMAGENET))  # fmt: skip
+    scene = SceneEmbedding.objects.create(
+        video=snippet.video, second=1.0, snippet=snippet, model_name=IMAGENET_EMBEDDER,
+        imagenet_embedding=(vector / np.linalg.norm(vector)).tolist(),
+    )  # fmt: skip
+    malamute = Concept.objects.create(name="malamute", source=Concept.Source.IMAGENET)
+    FrameTag.objects.create(scene=scene, concept=malamute, score=0.8)
 
     page = browser.new_page()
     page.goto(f"{site}/search/")
