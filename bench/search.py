@@ -265,7 +265,7 @@ def load(layout: Layout, data: np.ndarray, seed: int) -> dict[str, object]:
         videos = Video.objects.bulk_create(
             Video(
                 extractor=EXTRACTOR, external_id=f"{index:07d}", title=f"Bench video {index}",
-                status=Video.Status.PROCESSED, shot_boundaries=boundaries,
+                status=Video.Status.SCANNED, shot_boundaries=boundaries,
                 duration_seconds=float(layout.per_video * (1 if index in short else 2)),
             )
             for index in range(layout.videos)

@@ -52,8 +52,11 @@ class Video(models.Model):
         PENDING = "pending"
         DOWNLOADING = "downloading"
         DOWNLOADED = "downloaded"
-        PROCESSING = "processing"
-        PROCESSED = "processed"
+        # The stored values, their labels and the API's JSON keep their first names, "processing"
+        # and "processed" (clients rely on them); they mean that the video is being scanned for
+        # clocks, and has been.
+        SCANNING = "processing", "Processing"
+        SCANNED = "processed", "Processed"
         FAILED = "failed"
         DUPLICATE = "duplicate"
 
@@ -259,6 +262,11 @@ class Snippet(models.Model):
         return self.reading.shown_at_seconds - self.start_seconds
 
 
+def _cosine_index(name: str, field: str) -> HnswIndex:
+    """An HNSW index for cosine distance over a halfvec column (pgvector's defaults, m 16, ef 64)."""
+    return HnswIndex(name=name, fields=[field], m=16, ef_construction=64, opclasses=["halfvec_cosine_ops"])
+
+
 class SceneEmbedding(models.Model):
     """An image embedding of one frame, for search by meaning. Each embedder has its own column
     and HNSW index: CLIP's vectors in `embedding`, the offline ImageNet embedder's in
@@ -281,22 +289,8 @@ class SceneEmbedding(models.Model):
 
     class Meta:
         ordering = ["video", "second"]
-        indexes = [
-            HnswIndex(
-                name="embedding_hnsw_cosine",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["halfvec_cosine_ops"],
-            ),
-            HnswIndex(
-                name="imagenet_embedding_hnsw_cosine",
-                fields=["imagenet_embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["halfvec_cosine_ops"],
-            ),
-        ]
+        indexes = [_cosine_index("embedding_hnsw_cosine", "embedding"),
+                   _cosine_index("imagenet_embedding_hnsw_cosine", "imagenet_embedding")]  # fmt: skip
         constraints = [
             models.UniqueConstraint(fields=["video", "second", "model_name"], name="embedding_unique_frame_model"),
             models.CheckConstraint(condition=Q(second__gte=0), name="embedding_second_not_negative"),

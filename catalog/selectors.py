@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import bisect
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -34,6 +31,7 @@ from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
 from catalog import ml
+from catalog.caches import ScheduleCache, ShotBoundaryCache
 from catalog.models import (
     ClockSighting,
     Concept,
@@ -275,76 +273,48 @@ class ScheduledClip:
     pieces: tuple[PlannedPiece, ...] = ()
 
 
-@dataclass
-class _ScheduleState:
-    version: tuple
-    checked_at: float
-    snippets: dict[int, Snippet]
-    clips: list[Clip]
-    days: dict[int, list[MinutePlan]] = field(default_factory=dict)
-
-
-_schedule_lock = threading.Lock()
-_schedule: _ScheduleState | None = None
-
-
 def _snippets_version() -> tuple:
     """Changes whenever a ready snippet is added, changed or removed."""
     summary = _ready_snippets().aggregate(count=Count("id"), changed=Max("updated_at"), last=Max("id"))
     return (summary["count"], summary["changed"], summary["last"])
 
 
-def _schedule_state() -> _ScheduleState:
-    """The ready snippets as the schedule sees them, reloaded when they change (looked at no more
-    often than every SCHEDULE_REFRESH_SECONDS, so that serving the clock costs no query)."""
-    global _schedule
-    with _schedule_lock:
-        now = time.monotonic()
-        state = _schedule
-        if state is not None and now - state.checked_at < settings.SCHEDULE_REFRESH_SECONDS:
-            return state
-        version = _snippets_version()
-        if state is not None and state.version == version:
-            state.checked_at = now
-            return state
-        snippets = {snippet.pk: snippet for snippet in _ready_snippets().exclude(reading=None)}
-        clips = [
-            Clip(
-                snippet_id=snippet.pk,
-                video_id=snippet.video_id,
-                minute_of_day=snippet.minute_of_day,
-                serves_both_halves=snippet.reading.meridiem == Meridiem.UNKNOWN.value,
-                duration=snippet.duration_seconds,
-                shown_at=snippet.shown_at_offset or 0.0,
-                confidence=snippet.reading.confidence,
-            )
-            for snippet in snippets.values()
-        ]
-        _schedule = _ScheduleState(version=version, checked_at=now, snippets=snippets, clips=clips)
-        return _schedule
+def _schedule_snippets() -> tuple[dict[int, Snippet], list[Clip]]:
+    """The ready snippets with a reading, by id, and the same as the schedule's planner sees them."""
+    snippets = {snippet.pk: snippet for snippet in _ready_snippets().exclude(reading=None)}
+    clips = [
+        Clip(
+            snippet_id=snippet.pk,
+            video_id=snippet.video_id,
+            minute_of_day=snippet.minute_of_day,
+            serves_both_halves=snippet.reading.meridiem == Meridiem.UNKNOWN.value,
+            duration=snippet.duration_seconds,
+            shown_at=snippet.shown_at_offset or 0.0,
+            confidence=snippet.reading.confidence,
+        )
+        for snippet in snippets.values()
+    ]
+    return snippets, clips
+
+
+_schedule = ScheduleCache(version=_snippets_version, load=_schedule_snippets)
 
 
 def schedule_state_version() -> tuple:
-    """The version of the snippets the schedule was last built from (refreshed as _schedule_state says)."""
-    return _schedule_state().version
+    """The version of the snippets the schedule was last built from (see catalog.caches.ScheduleCache)."""
+    return _schedule.state().version
 
 
 def schedule_reset() -> None:
     """Forget the cached schedule (tests; and after bulk changes that should show at once)."""
-    global _schedule
-    with _schedule_lock:
-        _schedule = None
+    _schedule.reset()
 
 
 def day_plans(day: int) -> tuple[list[MinutePlan], dict[int, Snippet], tuple]:
     """The 1440 minute plans of the day with this ordinal, the snippets they name, and the version."""
-    state = _schedule_state()
-    with _schedule_lock:
-        if day not in state.days:
-            if len(state.days) > 4:
-                state.days.clear()
-            state.days[day] = plan_day(state.clips, day=day, no_repeat_minutes=settings.SCHEDULE_NO_REPEAT_MINUTES)
-        return state.days[day], state.snippets, state.version
+    return _schedule.day(
+        day, lambda clips: plan_day(clips, day=day, no_repeat_minutes=settings.SCHEDULE_NO_REPEAT_MINUTES)
+    )
 
 
 def _scheduled(plan: MinutePlan, starts_at: datetime, snippets: dict[int, Snippet]) -> ScheduledClip:
@@ -500,31 +470,11 @@ class SceneFilters:
         return condition
 
 
-_boundaries_lock = threading.Lock()
-_boundaries: OrderedDict[tuple[int, datetime], list[float]] = OrderedDict()
-_BOUNDARIES_KEPT = 4096
+def _video_boundaries(ids: set[int]) -> QuerySet:
+    return Video.objects.filter(pk__in=ids).values_list("pk", "updated_at", "shot_boundaries")
 
 
-def _shot_boundaries(videos: set[tuple[int, datetime]]) -> dict[int, list[float]]:
-    """The shot boundaries of these videos (id, updated_at), kept per process: a long film has a
-    thousand of them, and parsing them for every page of results costs more than the index search.
-    A rescan changes updated_at, so a stale list is never used."""
-    found: dict[int, list[float]] = {}
-    with _boundaries_lock:
-        for key in videos:
-            if key in _boundaries:
-                _boundaries.move_to_end(key)
-                found[key[0]] = _boundaries[key]
-    missing = {key for key in videos if key[0] not in found}
-    if missing:
-        rows = Video.objects.filter(pk__in={pk for pk, _ in missing}).values_list("pk", "updated_at", "shot_boundaries")
-        with _boundaries_lock:
-            for pk, updated_at, cuts in rows:
-                found[pk] = cuts or []
-                _boundaries[(pk, updated_at)] = found[pk]
-            while len(_boundaries) > _BOUNDARIES_KEPT:
-                _boundaries.popitem(last=False)
-    return found
+_shot_boundaries = ShotBoundaryCache(load=_video_boundaries)
 
 
 @dataclass(frozen=True)
@@ -554,7 +504,7 @@ def _tagged_with_each(terms: tuple[tuple[str, ...], ...]) -> Q:
 
 def _one_per_shot(found: list[SceneEmbedding], scores: list[float], offset: int, wanted: int) -> list[SceneHit]:
     """The best scene of each shot (near-identical frames of one shot would fill the page), in order."""
-    boundaries = _shot_boundaries({(scene.video_id, scene.video.updated_at) for scene in found})
+    boundaries = _shot_boundaries.get({(scene.video_id, scene.video.updated_at) for scene in found})
     hits: list[SceneHit] = []
     seen: set[tuple[int, int]] = set()
     for scene, score in zip(found, scores, strict=True):
@@ -830,7 +780,7 @@ def video_timeline(*, video_id: int) -> VideoTimeline | None:
         source_url=_http_url(video.url),
         description=description if isinstance(description, str) else "",
         duration=float(video.duration_seconds or max(ends)),
-        scanned="scan" in info or bool(found) or video.status == Video.Status.PROCESSED,
+        scanned="scan" in info or bool(found) or video.status == Video.Status.SCANNED,
         shots=shots,
         sightings=sightings,
         readings=readings,

@@ -90,7 +90,7 @@ def scan_video(video_id: int) -> dict[str, object]:
     except ml.ScanUnavailable as unavailable:
         logger.error("video %s not scanned: %s", video_id, unavailable)
         return {"video": video_id, "status": video.status, "error": str(unavailable)}
-    if video.status == Video.Status.PROCESSED:
+    if video.status == Video.Status.SCANNED:
         queue_cut(video)
     return {"video": video_id, "status": video.status, "error": video.error,
             "sightings": video.sightings.count()}  # fmt: skip

@@ -27,7 +27,7 @@ def make_video(**fields: object) -> Video:
         "external_id": f"video-{n}",
         "title": f"Film {n}",
         "url": f"https://example.org/{n}",
-        "status": Video.Status.PROCESSED,
+        "status": Video.Status.SCANNED,
     }
     return Video.objects.create(**{**defaults, **fields})
 

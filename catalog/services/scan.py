@@ -39,7 +39,7 @@ def video_scan(*, video: Video, progress: Callable[[float], None] | None = None,
         Video.objects.filter(pk=video.pk).update(error=str(unavailable)[:2000])
         raise
     with _video_work(video):
-        Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, error="")
+        Video.objects.filter(pk=video.pk).update(status=Video.Status.SCANNING, error="")
         path = Path(settings.MEDIA_ROOT) / video.file.name
         try:
             result = scan_video(path, detector=detector, reader=reader,
@@ -104,7 +104,7 @@ def scan_store(*, video: Video, result: ScanResult) -> None:
                "sightings": len(result.sightings)}  # fmt: skip
     error = f"read only the first {result.seconds_scanned:.1f} s: {result.error}" if result.error else ""
     Video.objects.filter(pk=video.pk).update(
-        status=Video.Status.PROCESSED, error=error[:2000], info={**video.info, "scan": summary},
+        status=Video.Status.SCANNED, error=error[:2000], info={**video.info, "scan": summary},
         # updated_at by hand: update() skips auto_now, and search caches boundaries by it.
         shot_boundaries=list(result.shot_boundaries), updated_at=timezone.now(),
     )  # fmt: skip

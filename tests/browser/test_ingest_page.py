@@ -223,7 +223,7 @@ def test_the_lists_stay_live_without_running_script_from_titles(site, browser, i
     assert page.evaluate("() => window.hacked") is None
 
     # Someone else already retried it: the refusal is shown, and stays after the next poll.
-    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSED, error="")
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.SCANNED, error="")
     row.get_by_role("button", name="Retry").click()
     outcome = row.locator(".job-outcome")
     outcome.filter(has_text="Not retried").wait_for()

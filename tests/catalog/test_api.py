@@ -29,7 +29,7 @@ def test_it_lists_videos_with_their_snippet_counts(api):
 
 def test_it_filters_videos_by_status(api):
     make_video(status=Video.Status.FAILED)
-    make_video(status=Video.Status.PROCESSED)
+    make_video(status=Video.Status.SCANNED)
     body = api.get("/api/videos/?status=failed").json()
     assert [v["status"] for v in body["results"]] == ["failed"]
 

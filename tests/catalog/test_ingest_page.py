@@ -89,7 +89,7 @@ def test_it_renders_hostile_titles_locators_and_errors_as_text(curator):
 
 def test_it_filters_jobs_by_status_and_ignores_unknown_ones(curator):
     make_video(title="Broken one", status=Video.Status.FAILED)
-    make_video(title="Good one", status=Video.Status.PROCESSED)
+    make_video(title="Good one", status=Video.Status.SCANNED)
 
     failed = curator.get("/ingest/?status=failed").content.decode()
     anything = curator.get("/ingest/?status=<bogus>").content.decode()
@@ -111,7 +111,7 @@ def test_the_source_list_counts_each_sources_videos_by_status():
     older = _source("https://example.org/a", error="HTTP Error 404")
     newer = _source("ytsearch2:clock", last_ingested_at="2024-01-01T00:00:00Z")
     Source.objects.filter(pk=newer.pk).update(kind=Source.Kind.SEARCH)
-    for status in [Video.Status.PROCESSED, Video.Status.PROCESSED, Video.Status.FAILED]:
+    for status in [Video.Status.SCANNED, Video.Status.SCANNED, Video.Status.FAILED]:
         make_video(source=newer, status=status)
     staff = APIClient()
     staff.force_authenticate(User.objects.create_user("curator", is_staff=True))

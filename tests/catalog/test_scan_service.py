@@ -39,7 +39,7 @@ def test_process_stores_sightings_and_readings_once(clock_video):
     call_command("process", "--video", str(clock_video.pk), stdout=StringIO())
 
     clock_video.refresh_from_db()
-    assert clock_video.status == Video.Status.PROCESSED
+    assert clock_video.status == Video.Status.SCANNED
     assert ClockSighting.objects.filter(video=clock_video).count() == 1, "a second run replaces, never adds"
     reading = TimeReading.objects.get(sighting__video=clock_video)
     assert minutes_apart(reading.hour, reading.minute, 4, 20) <= 1, str(reading)
@@ -81,7 +81,7 @@ def test_missing_models_are_named_and_the_video_is_left_as_it_was(clock_video, s
 def test_process_all_takes_downloaded_videos(clock_video):
     call_command("process", "--all", stdout=StringIO())
     clock_video.refresh_from_db()
-    assert clock_video.status == Video.Status.PROCESSED
+    assert clock_video.status == Video.Status.SCANNED
 
 
 def test_process_runs_the_same_chain_as_the_workers_tags_and_am_pm_proposals_included(clock_video, settings):

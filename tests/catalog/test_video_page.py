@@ -101,7 +101,7 @@ def test_it_lists_readings_snippets_and_tags_with_play_buttons(client):
     ("fields", "scanned", "expected"),
     [
         ({"status": Video.Status.DOWNLOADED}, False, "Not scanned for clocks yet"),
-        ({"status": Video.Status.PROCESSED}, True, "Scanned: no clock was found in this video."),
+        ({"status": Video.Status.SCANNED}, True, "Scanned: no clock was found in this video."),
         ({"status": Video.Status.DOWNLOADED, "info": {"scan": {"sightings": 0}}}, True, "Scanned: no clock was found"),
     ],
 )

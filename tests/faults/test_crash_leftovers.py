@@ -62,7 +62,7 @@ def test_work_a_crash_left_behind_is_taken_up_when_the_workers_start(clusters: C
     # Before the crash: one film was being scanned, the other cut, by worker processes now dead; a
     # third task had been taken ahead by the dead cluster's pusher, and no worker had started it.
     # django-q2 would hand the three out again only in ten minutes (Q_RETRY).
-    Video.objects.filter(pk=scanned.pk).update(status=Video.Status.PROCESSING)
+    Video.objects.filter(pk=scanned.pk).update(status=Video.Status.SCANNING)
     scan_task = tasks.queue_scan(scanned)
     services.video_scan(video=cut)
     cut_task = tasks.queue_cut(cut)
@@ -146,7 +146,7 @@ def test_a_live_worker_stays_alive_when_the_wall_clock_is_stepped():
 @pytest.mark.django_db
 def test_a_task_that_keeps_killing_its_worker_is_given_up_with_a_reason():
     video = Video.objects.create(extractor="generic", external_id="z", url="https://example.org/z",
-                                 status=Video.Status.PROCESSING)  # fmt: skip
+                                 status=Video.Status.SCANNING)  # fmt: skip
     task_id = tasks.queue_scan(video)
     for crash in range(1, settings.Q_CLUSTER["max_attempts"] + 1):
         row = _taken(task_id, by_pid=_dead_pid())

@@ -30,7 +30,7 @@ def _downloading() -> bool:
 
 
 def _scanning() -> bool:
-    return _running("scan video") is not None and Video.objects.filter(status=Video.Status.PROCESSING).exists()
+    return _running("scan video") is not None and Video.objects.filter(status=Video.Status.SCANNING).exists()
 
 
 def _cutting() -> bool:

@@ -128,7 +128,7 @@ def test_cutting_and_embedding_onto_a_full_disk_say_so_and_leave_no_partial_file
 
     assert f"#{video.pk}: cutting failed: disk full: no space left for cutting in {media}" in said.getvalue()
     video.refresh_from_db()
-    assert video.status == Video.Status.PROCESSED, "its sightings and readings stand"
+    assert video.status == Video.Status.SCANNED, "its sightings and readings stand"
     accepted = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED).count()
     assert accepted >= 2
     assert video.error.startswith("cutting failed: disk full: ")

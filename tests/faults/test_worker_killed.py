@@ -51,7 +51,7 @@ def _half_in(video: Video, _: float) -> bool:
 
 def _scanning(video: Video, _: float) -> bool:
     video.refresh_from_db(fields=["status"])
-    return video.status == Video.Status.PROCESSING
+    return video.status == Video.Status.SCANNING
 
 
 def _scanning_a_while(video: Video, since: float) -> bool:

@@ -149,7 +149,7 @@ def wait_for(condition: Callable[[], object], what: str, clusters: Clusters, tim
 
 def video_finished(video: Video) -> bool:
     video.refresh_from_db()
-    if video.status != Video.Status.PROCESSED:
+    if video.status != Video.Status.SCANNED:
         return False
     accepted = TimeReading.objects.filter(sighting__video=video, status=TimeReading.Status.ACCEPTED).count()
     ready = Snippet.objects.filter(video=video, status=Snippet.Status.READY).count()
@@ -194,7 +194,7 @@ def assert_catalog_whole(
     stage tasks a test ran itself for a video, not through the queue."""
     for video in videos:
         video.refresh_from_db()
-        assert video.status == Video.Status.PROCESSED and video.error == "", (video.pk, video.status, video.error)
+        assert video.status == Video.Status.SCANNED and video.error == "", (video.pk, video.status, video.error)
         if sources is not None:
             expected = hashlib.sha256(sources[video.pk].read_bytes()).hexdigest()
             assert video.sha256 == expected, "the stored file is the source, byte for byte (a resumed download)"

@@ -54,7 +54,7 @@ def test_a_queued_source_is_discovered_and_downloaded_by_the_tasks(staff, media_
     videos = Video.objects.order_by("id")
     # Downloaded, and then handed on to the scan stage.
     assert all(v.sha256 and v.file for v in videos)
-    assert {v.status for v in videos} <= {Video.Status.DOWNLOADED, Video.Status.PROCESSED}
+    assert {v.status for v in videos} <= {Video.Status.DOWNLOADED, Video.Status.SCANNED}
     source_id = response.json()["sources"][0]["id"]
     listed = staff.get(f"/api/videos/?source={source_id}").json()
     assert listed["count"] == 2
@@ -103,6 +103,6 @@ def test_a_failed_video_can_be_retried_by_staff_only(staff, media_server, ingest
 
     assert response.status_code == 202
     video.refresh_from_db()
-    assert video.sha256 and video.status in {Video.Status.DOWNLOADED, Video.Status.PROCESSED}
+    assert video.sha256 and video.status in {Video.Status.DOWNLOADED, Video.Status.SCANNED}
     assert staff.post(f"/api/videos/{video.pk}/retry/").status_code == 409
     assert staff.post("/api/videos/999999/retry/").status_code == 404

@@ -62,7 +62,7 @@ def _queue(url: str) -> Video:
 
 def _wait_until_settled(videos: list[Video], cluster: subprocess.Popen, timeout: float = 90) -> list[Video]:
     deadline = time.monotonic() + timeout
-    pending = {Video.Status.PENDING, Video.Status.DOWNLOADING, Video.Status.PROCESSING}
+    pending = {Video.Status.PENDING, Video.Status.DOWNLOADING, Video.Status.SCANNING}
     while time.monotonic() < deadline:
         fresh = [Video.objects.get(pk=v.pk) for v in videos]
         if all(v.status not in pending for v in fresh):
@@ -83,11 +83,11 @@ def test_the_worker_fails_bad_downloads_cleanly_and_keeps_working(cluster, media
 
     assert corrupt.status == Video.Status.FAILED and corrupt.error.startswith("not a video")
     assert html.status == Video.Status.FAILED and "no video stream" in html.error
-    assert good.sha256 and good.status in {Video.Status.DOWNLOADED, Video.Status.PROCESSED}
+    assert good.sha256 and good.status in {Video.Status.DOWNLOADED, Video.Status.SCANNED}
     stored = sorted(p.relative_to(settings.MEDIA_ROOT) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
     assert stored == [Path(good.file.name)], "no partial or stray files from the failures"
 
     later = _queue(media_server.url("other.mp4"))
     (later,) = _wait_until_settled([later], cluster)
-    assert later.sha256 and later.status in {Video.Status.DOWNLOADED, Video.Status.PROCESSED}
+    assert later.sha256 and later.status in {Video.Status.DOWNLOADED, Video.Status.SCANNED}
     assert cluster.poll() is None

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"no video with id {', '.join(map(str, sorted(missing)))}")
         else:
-            statuses = [Video.Status.DOWNLOADED] + ([Video.Status.PROCESSED] if again else [])
+            statuses = [Video.Status.DOWNLOADED] + ([Video.Status.SCANNED] if again else [])
             videos = list(Video.objects.filter(status__in=statuses).exclude(file=""))
         failures = 0
         for item in videos:
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                     raise CommandError(str(unavailable)) from None
             readings = sum(s.readings.count() for s in done.sightings.all())
             line = f"#{done.pk}: {done.sightings.count()} sighting(s), {readings} reading(s)"
-            if done.status == Video.Status.PROCESSED:
+            if done.status == Video.Status.SCANNED:
                 try:
                     line += f", {len(services.video_cut(video=done))} new snippet(s)"
                 except (FfmpegError, NotAVideo, services.DiskFull) as error:
