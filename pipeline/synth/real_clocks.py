@@ -35,6 +35,10 @@ from pipeline.labels import LabelRow, write_labels
 VALIDATION_SHARE = 0.3
 # How much larger than the minute hand the dial is assumed to be, to crop around it.
 DIAL_PER_MINUTE_HAND = 1.25
+# An image smaller than this on a side is an icon, not a photograph of a clock: shlezman holds a
+# few 16-px favicons (letters, a bird) with hand polygons on them. Read as clocks, they taught
+# noise and counted as errors (models/README.md).
+MIN_IMAGE_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ def shlezman_clocks(root: Path) -> list[RealClock]:
         if shape is None:
             continue
         height, width = shape.shape[:2]
+        if min(height, width) < MIN_IMAGE_SIDE:
+            continue
         scale = np.array([width, height], dtype=np.float64)
         split = "validation" if folder in ("val", "test") else _split(images[0].name)
         seconds = tuple(polygon * scale for polygon in hands.get(2, []))

@@ -72,3 +72,6 @@ def test_each_source_is_read_and_the_validation_split_is_fixed():
     # shlezman boxes are square and centred on the hands' pivot.
     for clock in by_source["shlezman"]:
         assert clock.box is not None and clock.box[2] == clock.box[3] > 0
+    # Its 16-px icons (a letter, a bird) with hand polygons on them are no clocks to learn from.
+    icon = REAL_CLOCKS / "shlezman" / "ac_hands_ft" / "dataset" / "images" / "val" / "val_00007.png"
+    assert icon.exists() and icon not in {clock.path for clock in by_source["shlezman"]}

@@ -38,8 +38,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--validation",
             type=Path,
-            default=Path(settings.VAR_DIR) / "datasets" / "real-validation",
-            help="eval_reader directory to validate on (written from --real-clocks when missing)",
+            default=self._default_validation(),
+            help="eval_reader directory to validate on (by default the held-out split of --real-clocks, "
+            "written afresh each run so that it follows the split's rules)",
         )
         parser.add_argument("--count", type=int, default=40_000, help="training crops to render (--display, --polar)")
         parser.add_argument("--validation-seed", type=int, default=1001)
@@ -51,6 +52,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="processes that render crops (--display, --polar)")
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
+
+    @staticmethod
+    def _default_validation() -> Path:
+        return Path(settings.VAR_DIR) / "datasets" / "real-validation"
 
     def run_from_argv(self, argv: list[str]) -> None:
         self.argv = argv[2:]  # recorded in the checkpoint as the command that trained it
@@ -77,7 +82,7 @@ class Command(BaseCommand):
             if not Path(path).is_dir():
                 raise CommandError(f"{path} not found: the {what} to train on (see ../shared/data/SOURCES.md)")
         validation = options["validation"]
-        if not (validation / "labels.csv").exists():
+        if validation == self._default_validation() or not (validation / "labels.csv").exists():
             held_out = [clock for clock in real_clocks(real_root) if clock.split == "validation"]
             write_eval_set(held_out, validation)
         out = options["out"] or Path(settings.READER_WEIGHTS)
