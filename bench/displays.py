@@ -2,7 +2,7 @@
 its wheel) on the same rendered displays. Prints one JSON object: top1 (hour on a 12-hour dial
 exact, minute within 1), the share each read at all, and crops per second.
 
-The displays come from render.display_sample (LCD and LED styles, 12/24-hour, markers, damage).
+The displays come from pipeline.synth.clocks.display_sample (LCD and LED styles, 12/24-hour, markers, damage).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def main() -> None:
     from pipeline.scan import nanodet
     from pipeline.search.concepts import IMAGENET, vocabulary
     from pipeline.search.imagenet import ImageNetEmbedder
-    from pipeline.search.tagging import offline_frame_tags
+    from pipeline.search.tagging import concept_relevance, offline_tags
     from pipeline.synth.hand_training import background_files
     from pipeline.synth.real_clocks import real_clocks
 
@@ -72,24 +72,16 @@ def main() -> None:
     tags = []
     for start in range(0, len(images), 16):
         batch = images[start : start + 16]
-        analysis = embedder.analyse(batch)
-        for row, found in zip(analysis.probabilities, detector.detect(batch), strict=True):
-            labels, sureness = found.labels.numpy(), found.scores.numpy()
-            tags.append(offline_frame_tags(row, labels, sureness, imagenet_names=imagenet_names,
-                                           coco_names=list(COCO_NAMES),
-                                           imagenet_threshold=settings.IMAGENET_TAG_THRESHOLD,
-                                           coco_threshold=settings.COCO_TAG_THRESHOLD))  # fmt: skip
+        tags += offline_tags(batch, embedder.analyse(batch).probabilities, detector, imagenet_names=imagenet_names,
+                             coco_names=list(COCO_NAMES), imagenet_threshold=settings.IMAGENET_TAG_THRESHOLD,
+                             coco_threshold=settings.COCO_TAG_THRESHOLD)  # fmt: skip
     seconds = time.perf_counter() - started
 
     results = {}
     for query in QUERIES:
         match = words.match(query)
         names = [set(term.concepts) for term in match.terms]
-        scores = np.array([
-            np.mean([1 - np.prod([1 - score for name, score in frame.items() if name in term]) for term in names])
-            if names else 0.0
-            for frame in tags
-        ])  # fmt: skip
+        scores = np.array([concept_relevance(frame, names) for frame in tags])
         order = np.argsort(-scores, kind="stable")
         found = scores > 0
         results[query] = {

@@ -57,6 +57,7 @@ class VideoAdmin(admin.ModelAdmin):
         "duration_seconds",
         "status",
         "progress_percent",
+        "error_short",
         "created_at",
     ]
     list_filter = ["status", "extractor", "licence", "created_at"]

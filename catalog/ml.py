@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-if TYPE_CHECKING:  # torch and friends; web processes never need them
+if TYPE_CHECKING:  # torch and friends: loaded on first use, never at import
     from pipeline.read.reader import ClockReader
     from pipeline.scan.choice import Detector, DetectorChoice
     from pipeline.scan.nanodet import NanoDetDetector
@@ -176,16 +176,18 @@ def _imagenet_embedder(device: str) -> ImageNetEmbedder:
 def search_choice() -> SearchChoice:
     """Which embedder serves search (for /healthz and the search page: no torch is loaded). Once
     this process has loaded one, that one; before, judged from settings: CLIP when it is a local
-    file or the tiny test model, or when its hub can be reached, else the offline embedder."""
+    file, the tiny test model or in the Hugging Face cache, or when its hub can be reached, else the
+    offline embedder. Offline text searches are answered on this alone, with no model loaded."""
     if _search_settings() in _served:
         return _served[_search_settings()]
-    from pipeline.search.embedder import TINY_MODEL, online
+    from pipeline.search.embedder import TINY_MODEL, online, weights_cached
 
     if settings.SEARCH_EMBEDDER == "imagenet":
         return _imagenet_choice("SEARCH_EMBEDDER=imagenet", loaded=False)
     if settings.CLIP_CHECKPOINT and not Path(settings.CLIP_CHECKPOINT).is_file():
         why = f"CLIP_CHECKPOINT {settings.CLIP_CHECKPOINT} does not exist"
-    elif settings.CLIP_CHECKPOINT or settings.CLIP_MODEL == TINY_MODEL or online():
+    elif (settings.CLIP_CHECKPOINT or settings.CLIP_MODEL == TINY_MODEL
+          or weights_cached(settings.CLIP_MODEL, settings.CLIP_PRETRAINED) or online()):  # fmt: skip
         return SearchChoice("clip", _clip_name(), "CLIP can be loaded (it has not been yet in this process)",
                             _IMAGENET_ADDS, False)  # fmt: skip
     else:
@@ -197,14 +199,19 @@ def search_choice() -> SearchChoice:
 
 def concept_vocabulary() -> Vocabulary:
     """The offline concepts (ImageNet, COCO) and their matcher, with WordNet when installed."""
+    return _concept_vocabulary(settings.WORDNET_DIR)
+
+
+@cache
+def _concept_vocabulary(folder: str) -> Vocabulary:
     from pipeline.search.concepts import vocabulary
     from pipeline.search.wordnet import is_installed
 
-    folder = settings.WORDNET_DIR
-    if not is_installed(folder):
-        logger.warning("WordNet is not installed in %s: offline search matches concept names only "
-                       "(make install puts it there from Debian's wordnet-base)", folder)  # fmt: skip
-    return vocabulary(folder if is_installed(folder) else None)
+    if is_installed(folder):
+        return vocabulary(folder)
+    logger.warning("WordNet is not installed in %s: offline search matches concept names only "
+                   "(make install puts it there from Debian's wordnet-base)", folder)  # fmt: skip
+    return vocabulary(None)
 
 
 def coco_detector() -> NanoDetDetector | None:

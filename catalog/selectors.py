@@ -45,7 +45,7 @@ from catalog.models import (
 )
 from pipeline.clock_time import MINUTES_PER_DAY, MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.schedule.plan import Clip, MinutePlan, plan_day
-from pipeline.search.tagging import Segment, appearance_segments
+from pipeline.search.tagging import SUREST_TAG, Segment, appearance_segments
 
 if TYPE_CHECKING:  # open_clip and torch load only where search runs
     import numpy as np
@@ -395,16 +395,11 @@ class SceneQuery:
         return tuple(term.concepts for term in self.match.terms) if self.match else ()
 
 
-def _tag_names() -> list[str]:
-    """The names of the stored tags (curated vocabulary and offline concepts), for matching words."""
-    return list(Concept.objects.filter(active=True).values_list("name", flat=True))
-
-
 def search_query(*, text: str | None, image: object = None, frame: int | None = None) -> SceneQuery:
     """The query: a stored frame's own vector, and/or the text and/or image embedded (several:
     their mean direction). A frame alone needs no model loaded. Offline (no CLIP), text is matched
-    to the concept vocabulary instead of embedded: alone it ranks scenes by those concepts, with
-    an image or frame it keeps only the scenes tagged with them."""
+    to the concept vocabulary instead of embedded, with no model loaded either: alone it ranks
+    scenes by those concepts, with an image or frame it keeps only the scenes tagged with them."""
     import numpy as np
 
     from pipeline.search.embedder import EmbedderUnavailable
@@ -419,17 +414,21 @@ def search_query(*, text: str | None, image: object = None, frame: int | None = 
         parts.append(np.asarray(scene.vector, np.float32))
         model_name = scene.model_name
     if text is not None or image is not None:
-        try:
-            embedder = ml.scene_embedder()
-        except EmbedderUnavailable as error:
-            raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
-        if frame is not None and embedder.name != model_name:
-            raise LookupError(f"frame {frame} was embedded by {model_name}, not by {embedder.name}, which serves now")
-        model_name = embedder.name
-        if text is not None and embedder.kind == "clip":
+        choice = ml.search_choice()
+        embedder = None
+        if image is not None or choice.kind == "clip":
+            try:
+                embedder = ml.scene_embedder()
+            except EmbedderUnavailable as error:
+                raise SearchUnavailable(f"search by meaning is not available here: {error}") from error
+        serving = embedder.name if embedder is not None else choice.model
+        if frame is not None and serving != model_name:
+            raise LookupError(f"frame {frame} was embedded by {model_name}, not by {serving}, which serves now")
+        model_name = serving
+        if text is not None and embedder is not None and embedder.kind == "clip":
             parts.append(_text_vector(embedder, text))
         elif text is not None:
-            match = ml.concept_vocabulary().match(text, _tag_names())
+            match = ml.concept_vocabulary().match(text, concept_names())
         if image is not None:
             parts.append(embedder.embed_images([image])[0])
     if not parts:
@@ -555,8 +554,9 @@ def concept_search(*, terms: tuple[tuple[str, ...], ...], model_name: str, filte
     wanted = offset + limit
     filters = filters or SceneFilters()
     every = {name for names in terms for name in names}
-    # ln(1 - score) summed is the log of the chance that every matched tag is wrong.
-    none_right = Ln(Value(1.0) - Least(F("tags__score"), Value(0.999)))
+    # ln(1 - score) summed is the log of the chance that every matched tag is wrong
+    # (pipeline.search.tagging.concept_relevance is the same in Python).
+    none_right = Ln(Value(1.0) - Least(F("tags__score"), Value(SUREST_TAG)))
     per_term = [
         Value(1.0) - Exp(Coalesce(Sum(none_right, filter=Q(tags__concept__name__in=names)), 0.0)) for names in terms
     ]

@@ -48,7 +48,7 @@ def video_cut(*, video: Video) -> list[Snippet]:
     """Cut a snippet for every accepted reading of the video that has none yet (idempotent: a
     reading with a ready snippet whose file exists is skipped; files have fixed names). Files no
     snippet names (left by a run that was killed, or by a scan since) are deleted first. A failure
-    is noted on the video, which stays processed; a full disk raises DiskFull."""
+    is noted on the video, which stays scanned (status `processed`); a full disk raises DiskFull."""
     if not video.file:
         raise ValueError(f"video #{video.pk} has no file to cut from (status {video.status})")
     source = Path(settings.MEDIA_ROOT) / video.file.name

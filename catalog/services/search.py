@@ -19,7 +19,7 @@ from catalog.services.work import _frame_leftovers_remove, _stage_errors, _video
 from pipeline.clock_time import ClockTime, Meridiem
 from pipeline.ingest.probe import probe_video
 
-if TYPE_CHECKING:  # the scan stack imports torch; web processes never need it
+if TYPE_CHECKING:  # the embedders import torch: loaded by the workers that embed, never at import
     from pipeline.search.embedder import ClipEmbedder
     from pipeline.search.imagenet import ImageNetEmbedder
 
@@ -96,25 +96,17 @@ def _offline_tags(images: list, probabilities: np.ndarray) -> list[dict[str, flo
     """Each frame's offline tags: its ImageNet classes and the COCO objects NanoDet-m finds."""
     from pipeline.coco import COCO_NAMES
     from pipeline.search.concepts import IMAGENET
-    from pipeline.search.tagging import offline_frame_tags
+    from pipeline.search.tagging import offline_tags
 
-    vocabulary = ml.concept_vocabulary()
-    imagenet_names = [concept.name for concept in vocabulary.concepts if concept.source == IMAGENET]
-    detector = ml.coco_detector()
-    nothing = np.zeros(0, np.int64)
-    found = detector.detect(images) if detector is not None and images else [None] * len(images)
-    tags = []
-    for row, detections in zip(probabilities, found, strict=True):
-        labels = detections.labels.cpu().numpy() if detections is not None else nothing
-        scores = detections.scores.cpu().numpy() if detections is not None else nothing.astype(np.float32)
-        tags.append(offline_frame_tags(row, labels, scores, imagenet_names=imagenet_names, coco_names=list(COCO_NAMES),
-                                       imagenet_threshold=settings.IMAGENET_TAG_THRESHOLD,
-                                       coco_threshold=settings.COCO_TAG_THRESHOLD))  # fmt: skip
-    return tags
+    imagenet_names = [concept.name for concept in ml.concept_vocabulary().concepts if concept.source == IMAGENET]
+    return offline_tags(images, probabilities, ml.coco_detector(), imagenet_names=imagenet_names,
+                        coco_names=list(COCO_NAMES), imagenet_threshold=settings.IMAGENET_TAG_THRESHOLD,
+                        coco_threshold=settings.COCO_TAG_THRESHOLD)  # fmt: skip
 
 
 def _offline_tags_store(scenes: list[SceneEmbedding], frame_tags: list[dict[str, float]]) -> None:
-    """Store the frames' offline tags, adding the concepts seen for the first time; a concept a
+    """Store the frames' offline tags, adding the concepts seen for the first time (a name both
+    ImageNet and COCO use, such as umbrella, is one concept, filed under COCO); a concept a
     curator switched off is not tagged."""
     from pipeline.coco import COCO_NAMES
 

@@ -49,7 +49,7 @@ def _disk_full(what: str, folder: Path, error: BaseException) -> DiskFull:
 
 @contextmanager
 def _stage_errors(video: Video, stage: Stage, folder: Path) -> Iterator[None]:
-    """A failed cut or embed is noted on the video, which stays processed (its sightings are good),
+    """A failed cut or embed is noted on the video, which stays scanned (status `processed`: its sightings are good),
     and cleared by the next run that succeeds; a full disk is raised as DiskFull."""
     try:
         yield

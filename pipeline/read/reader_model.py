@@ -1,4 +1,5 @@
-"""The clock reader network: a crop in, the kind of clock and the time it shows out.
+"""The older polar reader network, loaded only for checkpoints of its kind (the hand reader,
+read/hand_net.py, is the default): a crop in, the kind of clock and the time it shows out.
 
 A spatial transformer first learns an affine warp that brings an oblique or rotated face back
 to a frontal, upright one (the alignment idea of "It's About Time", CVPR 2022). Two small

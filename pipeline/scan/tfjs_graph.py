@@ -589,8 +589,3 @@ def _check_shape(name: str, expected: tuple[int, ...], tensor: torch.Tensor) -> 
         want not in (-1, got) for want, got in zip(expected[1:], tensor.shape[1:], strict=False)
     ):
         raise ValueError(f"input {name!r} must have the shape {list(expected)} (any batch), not {list(tensor.shape)}")
-
-
-def load_tfjs(model_json: str | Path) -> TfjsGraph:
-    """A TF.js graph model as a torch module, straight from its model.json."""
-    return TfjsGraph(read_tfjs(model_json))

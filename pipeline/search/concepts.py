@@ -109,7 +109,7 @@ _STEPS_UP = 3  # WordNet levels a query word may climb to a concept it is a kind
 
 @dataclass(frozen=True)
 class Concept:
-    name: str  # unique within the vocabulary; what a tag is stored under
+    name: str  # what a tag is stored under; unique within its source (ImageNet and COCO share a few)
     source: str  # IMAGENET or COCO
     index: int  # the class's index in its model's output
     words: tuple[str, ...]  # its own names: "analog clock", "wall clock", ...
@@ -210,7 +210,7 @@ class Vocabulary:
         # a plant's name, but mostly the plural of "clock".
         # (and "people" is the plural of "person", by WordNet's own exceptions).
         form = term.replace(" ", "_")
-        keys = {_stem_key(base.replace("_", " ")) for base in [form, *self.net._morphy(form, "n")]}
+        keys = {_stem_key(base.replace("_", " ")) for base in [form, *wordnet.base_forms(self.net, form)]}
         counts = [sum(item.count() for item in synset.lemmas() if _stem_key(item.name().replace("_", " ")) in keys)
                   for synset in synsets]  # fmt: skip
         most = max(counts)

@@ -116,6 +116,18 @@ class ClipEmbedder:
         return _unit(np.concatenate(out) if out else np.zeros((0, EMBEDDING_DIMENSIONS), np.float32))
 
 
+def weights_cached(model: str, pretrained: str | None) -> bool:
+    """Whether open_clip's weights for this model and tag lie in the Hugging Face cache (a machine
+    that downloaded them once can load them offline). Judged from the cache's folder names
+    (models--laion--CLIP-ViT-B-32-laion2B-s34B-b79K), without importing open_clip."""
+    if not pretrained:
+        return False
+    home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
+    hub = Path(os.environ.get("HF_HUB_CACHE") or home / "hub")
+    wanted = (model.lower(), pretrained.lower().replace("_", "-"))
+    return any(all(part in folder.name.lower() for part in wanted) for folder in hub.glob("models--*"))
+
+
 @cache
 def online(host: str = "huggingface.co") -> bool:
     """Whether the model hub's name resolves (asked once per process)."""

@@ -61,19 +61,15 @@ class ImageNetEmbedder:
 
     def analyse(self, images: list[np.ndarray]) -> FrameAnalysis:
         """Unit vectors and class probabilities for RGB uint8 images of any size."""
-        from pipeline.read.backbone import normalize
+        from pipeline.read.backbone import pooled_and_logits
 
         torch = self._torch
         vectors, probabilities = [], []
         for start in range(0, len(images), self.batch_size):
             batch = torch.from_numpy(np.stack([prepare(image) for image in images[start : start + self.batch_size]]))
-            batch = normalize(batch.to(self.device))
+            batch = batch.to(self.device, torch.float16 if self._half else torch.float32)
             with torch.inference_mode():
-                if self._half:
-                    batch = batch.half()
-                maps = self.model.extract_features(batch)
-                pooled = maps.mean(dim=(2, 3))
-                logits = self.model._fc(pooled)  # the ImageNet head on the same pooled features
+                pooled, logits = pooled_and_logits(self.model, batch)
             vectors.append(pooled.float().cpu().numpy())
             probabilities.append(logits.float().softmax(dim=1).cpu().numpy())
         if not vectors:

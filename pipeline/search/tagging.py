@@ -89,6 +89,40 @@ def offline_frame_tags(probabilities: np.ndarray, object_labels: np.ndarray, obj
     return {name: round(min(1.0, score), 4) for name, score in tags.items()}
 
 
+def offline_tags(images: list[np.ndarray], probabilities: np.ndarray, detector: object | None, *,
+                 imagenet_names: list[str], coco_names: list[str], imagenet_threshold: float,
+                 coco_threshold: float) -> list[dict[str, float]]:  # fmt: skip
+    """Each frame's offline tags (offline_frame_tags): its ImageNet class probabilities (N x 1000)
+    and the COCO objects `detector` (NanoDet-m's `detect`; None: no objects) finds in it."""
+    nothing = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    found = detector.detect(images) if detector is not None and images else [None] * len(images)
+    tags = []
+    for row, detections in zip(probabilities, found, strict=True):
+        labels, scores = (
+            (detections.labels.cpu().numpy(), detections.scores.cpu().numpy()) if detections is not None else nothing
+        )
+        tags.append(offline_frame_tags(row, labels, scores, imagenet_names=imagenet_names,
+                                       coco_names=coco_names, imagenet_threshold=imagenet_threshold,
+                                       coco_threshold=coco_threshold))  # fmt: skip
+    return tags
+
+
+# A tag this sure still leaves room for doubt, so that ln(1 - score) stays finite.
+SUREST_TAG = 0.999
+
+
+def concept_relevance(tags: dict[str, float], terms: list[set[str]]) -> float:
+    """How surely a frame with these tags shows what a query's terms matched, as the offline
+    search ranks scenes (catalog.selectors.concept_search does the same in SQL): per term, the
+    chance that any of its matched tags is right, 1 - the product of (1 - score); the mean over
+    the terms."""
+    if not terms:
+        return 0.0
+    per_term = [1 - float(np.prod([1 - min(score, SUREST_TAG) for name, score in tags.items() if name in term]))
+                for term in terms]  # fmt: skip
+    return float(np.mean(per_term))
+
+
 @dataclass(frozen=True)
 class Segment:
     start: float

@@ -95,6 +95,12 @@ def load(folder: str) -> Any:
         return WordNet30(resolved, None)
 
 
+def base_forms(net: Any, form: str, pos: str = "n") -> list[str]:
+    """Every base form WordNet knows for a word form ("clocks" -> clocks, clock), by its
+    exception lists and suffix rules."""
+    return list(net._morphy(form, pos))
+
+
 def stem(word: str) -> str:
     """The Porter stem of one lowercase word ("clocks", "clocking" -> "clock"); needs no database."""
     from nltk.stem.porter import PorterStemmer

@@ -1,7 +1,8 @@
 """Synthetic clocks: analog faces and digital displays at known times, and scenes that contain them.
 
-No clock photographs can be downloaded here, so every model clockweb uses is trained on
-what this module draws. It aims at variety rather than beauty: many face designs (Arabic,
+Rendered clocks for training and tests: the detector trains on scenes drawn here, the reader on
+these beside real photographs (pipeline/synth/real_clocks.py), and the tests read clocks whose
+time they know. It aims at variety rather than beauty: many face designs (Arabic,
 Roman and no numerals; plain, tapered and spade hands; with and without second hands),
 seven-segment LCD and LED displays in 12- and 24-hour form, and the damage real footage does
 (perspective, blur, glare and reflections, dark scenes, grain, low resolution, occlusion).

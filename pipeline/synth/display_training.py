@@ -1,4 +1,4 @@
-"""Training the display recognizer on rendered displays (see render.display_sample), cached under var/."""
+"""Training the display recognizer on rendered displays (see clocks.display_sample), cached under var/."""
 
 from __future__ import annotations
 

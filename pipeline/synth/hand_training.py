@@ -3,7 +3,7 @@
 Each batch mixes, drawn afresh every step by a loader process:
 - real photographs (synth/real_clocks, training split only), re-cropped the way the detector
   would crop them (box jitter, a small tilt, an oblique squeeze) and damaged as film and cameras
-  damage them (render.damage: light, glare, blur, grain, low resolution, JPEG);
+  damage them (clocks.damage: light, glare, blur, grain, low resolution, JPEG);
 - rendered analog clocks set into real COCO photographs (../shared/data/backgrounds-coco), so
   the surroundings of a rendered clock are real;
 - rendered digital displays and crops of clockless real photographs, for the kind head.

@@ -19,7 +19,7 @@ from pipeline.read.reader_model import INPUT_SIZE, MERIDIEMS, ClockReaderNet, to
 from pipeline.synth.clocks import RENDER_VERSION, ReaderSample, reader_sample
 from pipeline.synth.datasets import DIGITAL_SHARE, render_cached
 
-# Nearly frontal, lightly damaged crops in the training mix (see render.reader_sample).
+# Nearly frontal, lightly damaged crops in the training mix (see clocks.reader_sample).
 CLEAN_SHARE = 0.2
 
 

@@ -186,3 +186,17 @@ def test_the_search_page_says_which_embedder_serves_and_what_clip_would_add(offl
 
     assert "Searching offline" in page and IMAGENET_EMBEDDER in page
     assert "CLIP would add open-vocabulary search" in page
+
+
+def test_an_offline_text_search_loads_no_model(offline, slideshow):
+    from catalog import ml
+
+    services.video_index(video=slideshow)
+    # A web process that has embedded nothing: words are matched to concepts, no network is loaded.
+    ml._imagenet_embedder.cache_clear()
+    ml._served.clear()
+
+    body = _search(q="dog")
+
+    assert _slide(body) == "dog"
+    assert ml._imagenet_embedder.cache_info().currsize == 0
