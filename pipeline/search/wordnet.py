@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.files import written_whole
+
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 DEFAULT_OUT = Path("var/models/wordnet")
 _DATABASE_FILES = ("data.noun", "index.noun", "noun.exc", "data.verb", "index.verb", "verb.exc", "data.adj",
@@ -52,14 +54,13 @@ def install(out: str | Path = DEFAULT_OUT, *, source: str | Path = DEBIAN_WORDNE
         )
     out.mkdir(parents=True, exist_ok=True)
     for name in _DATABASE_FILES:
-        part = out / f"{name}.part"
-        shutil.copyfile(source / name, part)
-        part.replace(out / name)
+        with written_whole(out / name, out / f"{name}.part") as partial:
+            shutil.copyfile(source / name, partial)
     table = "".join(f"{number:02d}\t{name}\t{_CATEGORY[name.split('.')[0]]}\n"
                     for number, name in enumerate(LEXICOGRAPHER_FILES))  # fmt: skip
-    part = out / "lexnames.part"
-    part.write_text(table)
-    part.replace(out / "lexnames")
+    # Written last: is_installed takes the table for the sign of a whole folder.
+    with written_whole(out / "lexnames", out / "lexnames.part") as partial:
+        partial.write_text(table)
     return out
 
 
