@@ -31,8 +31,16 @@ from catalog.models import Snippet, Video
 videos = []
 for video in Video.objects.order_by("id"):
     minutes = sorted({s.minute_of_day for s in Snippet.objects.filter(video=video)})
+    # What the scan saw, so a video without a clip says why: no sighting, or what was read and
+    # how sure, or why the frames were rejected.
+    sightings = [
+        {"seconds": [round(sighting.start_seconds, 1), round(sighting.end_seconds, 1)], "kind": sighting.kind,
+         "rejection": sighting.rejection,
+         "readings": [f"{r.hour}:{r.minute:02d} {r.confidence:.2f} {r.status}" for r in sighting.readings.all()]}
+        for sighting in video.sightings.all()
+    ]
     videos.append({"file": video.title or video.external_id, "status": video.status, "minutes": minutes,
-                   "error": video.error[:200]})
+                   "error": video.error[:200], "sightings": sightings})
 print(json.dumps(videos))
 """
 
@@ -94,7 +102,7 @@ def main() -> None:
         wrong += bool(on_dial) and not placed
         clips_at = [f"{m // 60:02d}:{m % 60:02d}" for m in video["minutes"]]
         outcomes.append({"video": name, **expected, "clips_at": clips_at, "right": placed, "status": video["status"],
-                         "error": video["error"]})  # fmt: skip
+                         "error": video["error"], "sightings": video["sightings"]})  # fmt: skip
     print(json.dumps({"benchmark": "real_videos", "videos": len(outcomes), "right_minute": right,
                       "wrong_minute_only": wrong, "target": f"{len(outcomes)} of {len(outcomes)}",
                       "outcomes": outcomes}))  # fmt: skip

@@ -6,6 +6,13 @@ is the reverse: 0.81 of rendered clocks, and on real photos many boxes that are 
 COCO detector's boxes are kept, and the own detector's sure boxes are added where the COCO
 detector found nothing, each only if the reader's kind head is sure it shows a clock. Measured on
 both kinds of image in models/README.md.
+
+A frame in which neither found anything gets a third look: is the frame itself a clock? Close-ups
+in which the dial fills or overflows the frame (a film's insert shot of a clock face, a push-in
+on a photograph) are outside what either detector learned, and both find nothing there. The
+frame's centred square goes to the same reader check: on the 95 held-out clockless COCO photos
+framed as video it passed none at `MAX_NO_CLOCK`, and 78 of the 134 real validation dials blown
+up to overflow the frame (models/README.md).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class SecondLookDetector(WrappingDetector):
     secondary: object
     no_clock: NoClockProbabilities
     max_no_clock: float = MAX_NO_CLOCK
+    whole_frame_look: bool = True
 
     @property
     def wrapped(self) -> object:
@@ -67,9 +75,51 @@ class SecondLookDetector(WrappingDetector):
                 keep &= _iou(mine, known).max(1) < MAX_OVERLAP
                 keep &= inside_fraction(mine, known).max(1) < MAX_INSIDE
             candidates += [(index, clock) for clock, kept in zip(ours, keep, strict=True) if kept]
-        if candidates:
-            no_clock = self.no_clock([frames[index] for index, _ in candidates], [clock.box for _, clock in candidates])
-            for (index, clock), probability in zip(candidates, no_clock, strict=True):
+        # Frames with nothing in them, neither COCO's box nor a second-look candidate, grouped into
+        # runs of the same view: the reader looks at the first frame of each run, and the rest
+        # take its answer (a shot seen at 1 sample/s is mostly the same picture again).
+        looked_at = {index for index, _ in candidates}
+        empty = [index for index in range(len(frames)) if not found[index] and index not in looked_at]
+        views = same_view_runs([frames[index] for index in empty]) if self.whole_frame_look else []
+        whole_frames = [(empty[run[0]], FoundClock(centred_square(frames[empty[run[0]]]), 0.0)) for run in views]
+        looks = candidates + whole_frames
+        if looks:
+            no_clock = self.no_clock([frames[index] for index, _ in looks], [clock.box for _, clock in looks])
+            for (index, clock), probability in zip(candidates, no_clock[: len(candidates)], strict=True):
                 if probability <= self.max_no_clock:
                     found[index] = [*found[index], clock]
+            for run, probability in zip(views, no_clock[len(candidates) :], strict=True):
+                if probability <= self.max_no_clock:
+                    # A whole-frame box has no detector score: the reader's certainty stands for it.
+                    for member in run:
+                        frame = frames[empty[member]]
+                        found[empty[member]] = [FoundClock(centred_square(frame), float(1.0 - probability))]
         return found
+
+
+# Two frames whose 32x18 grey thumbnails differ by less than this on average (0-255) show the same view.
+SAME_VIEW_DIFFERENCE = 6.0
+
+
+def same_view_runs(frames: list[np.ndarray]) -> list[list[int]]:
+    """Consecutive frames grouped into runs that each show one view, as index lists."""
+    import cv2
+
+    runs: list[list[int]] = []
+    previous = None
+    for index, frame in enumerate(frames):
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        thumbnail = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+        if previous is not None and float(np.abs(thumbnail - previous).mean()) < SAME_VIEW_DIFFERENCE:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+        previous = thumbnail
+    return runs
+
+
+def centred_square(frame: np.ndarray) -> Box:
+    """The largest square in the middle of the frame: where a close-up's dial is."""
+    height, width = frame.shape[:2]
+    side = min(height, width)
+    return Box((width - side) / 2, (height - side) / 2, side, side)

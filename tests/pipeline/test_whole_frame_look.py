@@ -1,0 +1,72 @@
+"""The whole-frame look: a close-up in which the dial fills the frame, where neither detector
+finds a box, is a clock when the reader's kind head is sure of it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.geometry import Box
+from pipeline.scan.detector import FoundClock
+from pipeline.scan.second_look import SecondLookDetector, same_view_runs
+
+
+class FindsNothing:
+    def find(self, frames):
+        return [[] for _ in frames]
+
+
+class FindsInFirst:
+    def find(self, frames):
+        return [[FoundClock(Box(10, 10, 20, 20), 0.9)] if index == 0 else [] for index in range(len(frames))]
+
+
+class KindHead:
+    """P(no clock): low for the bright "dials", high for anything else; records what it was shown."""
+
+    def __init__(self):
+        self.calls: list[list[Box]] = []
+
+    def __call__(self, frames, boxes):
+        self.calls.append(list(boxes))
+        return np.array([0.01 if frame.mean() > 128 else 0.9 for frame in frames])
+
+
+def frame(brightness: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(-40, 40, size=(72, 128, 3)) if seed else 0
+    return np.clip(np.full((72, 128, 3), brightness) + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_close_up_that_no_detector_finds_gets_the_centred_square_when_the_reader_is_sure():
+    kind = KindHead()
+    detector = SecondLookDetector(FindsNothing(), FindsNothing(), kind)
+    found = detector.find([frame(30, seed=1), frame(220, seed=2)])
+    assert found[0] == []  # a dark scene the reader calls no clock
+    assert [clock.box for clock in found[1]] == [Box(28, 0, 72, 72)]
+    assert found[1][0].confidence == 0.99
+
+
+def test_frames_of_one_view_are_looked_at_once_and_share_the_answer():
+    kind = KindHead()
+    detector = SecondLookDetector(FindsNothing(), FindsNothing(), kind)
+    dial = frame(220)
+    found = detector.find([dial, dial.copy(), dial.copy(), frame(30, seed=3)])
+    assert [len(clocks) for clocks in found] == [1, 1, 1, 0]
+    assert len(kind.calls) == 1 and len(kind.calls[0]) == 2  # one look for the dial's run, one for the scene
+
+
+def test_frames_with_a_box_and_a_switched_off_look_are_left_alone():
+    kind = KindHead()
+    found = SecondLookDetector(FindsInFirst(), FindsNothing(), kind).find([frame(220), frame(30, seed=4)])
+    assert [clock.box for clock in found[0]] == [Box(10, 10, 20, 20)]  # COCO's box, no whole-frame box beside it
+    assert found[1] == []
+    assert [len(call) for call in kind.calls] == [1]  # only the empty frame was looked at
+    kind = KindHead()
+    off = SecondLookDetector(FindsNothing(), FindsNothing(), kind, whole_frame_look=False)
+    assert off.find([frame(220)]) == [[]]
+    assert kind.calls == []
+
+
+def test_same_view_runs_split_at_a_cut():
+    dark, bright = frame(30), frame(220)
+    assert same_view_runs([dark, dark, bright, bright, dark]) == [[0, 1], [2, 3], [4]]
