@@ -37,7 +37,7 @@ for video in Video.objects.order_by("id"):
         {"seconds": [round(sighting.start_seconds, 1), round(sighting.end_seconds, 1)], "kind": sighting.kind,
          "rejection": sighting.rejection,
          "readings": [f"{r.hour}:{r.minute:02d} {r.confidence:.2f} {r.status}" for r in sighting.readings.all()]}
-        for sighting in video.sightings.all()
+        for sighting in video.sightings.prefetch_related("readings")
     ]
     videos.append({"file": video.title or video.external_id, "status": video.status, "minutes": minutes,
                    "error": video.error[:200], "sightings": sightings})

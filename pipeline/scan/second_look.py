@@ -24,6 +24,7 @@ import numpy as np
 
 from pipeline.geometry import Box, inside_fraction
 from pipeline.scan.detector import FoundClock, WrappingDetector, clock_boxes
+from pipeline.scan.shots import DEFAULT_CUT_THRESHOLD, colour_histogram, histogram_distance
 
 # The own detector's boxes are considered from this score up (its own default is 0.4: more
 # boxes on real photos than the reader check can clear).
@@ -88,33 +89,27 @@ class SecondLookDetector(WrappingDetector):
             for (index, clock), probability in zip(candidates, no_clock[: len(candidates)], strict=True):
                 if probability <= self.max_no_clock:
                     found[index] = [*found[index], clock]
-            for run, probability in zip(views, no_clock[len(candidates) :], strict=True):
+            for run, (_, look), probability in zip(views, whole_frames, no_clock[len(candidates) :], strict=True):
                 if probability <= self.max_no_clock:
                     # A whole-frame box has no detector score: the reader's certainty stands for it.
+                    # The frames of one video share a size, so the run's square serves each.
                     for member in run:
-                        frame = frames[empty[member]]
-                        found[empty[member]] = [FoundClock(centred_square(frame), float(1.0 - probability))]
+                        found[empty[member]] = [FoundClock(look.box, float(1.0 - probability))]
         return found
 
 
-# Two frames whose 32x18 grey thumbnails differ by less than this on average (0-255) show the same view.
-SAME_VIEW_DIFFERENCE = 6.0
-
-
 def same_view_runs(frames: list[np.ndarray]) -> list[list[int]]:
-    """Consecutive frames grouped into runs that each show one view, as index lists."""
-    import cv2
-
+    """Consecutive frames grouped into runs with no cut between them (the shot detector's test),
+    as index lists."""
     runs: list[list[int]] = []
     previous = None
     for index, frame in enumerate(frames):
-        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        thumbnail = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-        if previous is not None and float(np.abs(thumbnail - previous).mean()) < SAME_VIEW_DIFFERENCE:
+        histogram = colour_histogram(frame)
+        if previous is not None and histogram_distance(previous, histogram) <= DEFAULT_CUT_THRESHOLD:
             runs[-1].append(index)
         else:
             runs.append([index])
-        previous = thumbnail
+        previous = histogram
     return runs
 
 

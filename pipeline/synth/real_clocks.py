@@ -115,11 +115,12 @@ def _hand_area(polygon: np.ndarray) -> np.ndarray:
     return np.stack([columns, rows], axis=1) / scale + low
 
 
-def _long_axis(area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(centre, unit direction) of the area's long axis."""
+def _long_axis(area: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(centre, unit direction, elongation) of the area's long axis; the elongation is how many
+    times longer than wide the area is spread."""
     centre = area.mean(axis=0)
-    _, vectors = np.linalg.eigh(np.cov((area - centre).T))
-    return centre, vectors[:, -1]
+    spreads, vectors = np.linalg.eigh(np.cov((area - centre).T))
+    return centre, vectors[:, -1], math.sqrt(spreads[-1] / max(spreads[0], 1e-9))
 
 
 def hand_angle(pivot: tuple[float, float], polygon: np.ndarray) -> tuple[float, float]:
@@ -128,12 +129,17 @@ def hand_angle(pivot: tuple[float, float], polygon: np.ndarray) -> tuple[float, 
     the axis does not move when the pivot is a little off, and a thick hand's corners do not pull
     it aside. A polygon hardly longer than wide has no axis to trust: then the hand points from
     the pivot to the middle of its outer half. Image y runs down, so 12 o'clock is -y."""
-    area = _hand_area(polygon) - np.asarray(pivot, dtype=np.float64)
+    return _area_angle(pivot, _hand_area(polygon))
+
+
+def _area_angle(pivot: tuple[float, float], area: np.ndarray) -> tuple[float, float]:
+    """`hand_angle` of a polygon already filled (`_hand_area`)."""
+    area = area - np.asarray(pivot, dtype=np.float64)
     distances = np.hypot(area[:, 0], area[:, 1])
     length = float(distances.max())
     outward = area[distances >= 0.5 * length].mean(axis=0)
-    spreads, vectors = np.linalg.eigh(np.cov((area - area.mean(axis=0)).T))
-    direction = vectors[:, -1] if spreads[-1] >= MIN_HAND_ELONGATION**2 * max(spreads[0], 1e-9) else outward
+    _, axis, elongation = _long_axis(area)
+    direction = axis if elongation >= MIN_HAND_ELONGATION else outward
     if direction @ outward < 0:
         direction = -direction
     return math.degrees(math.atan2(direction[0], -direction[1])) % 360, length
@@ -156,26 +162,22 @@ def time_from_angles(hour_angle: float, minute_angle: float) -> tuple[int, int]:
     return hour, minute
 
 
-def _pivot_from_both(hour: np.ndarray, minute: np.ndarray) -> tuple[float, float]:
-    """The pivot of a pair of hand polygons: where their long axes cross, if they cross at a
-    clear angle near the polygons; otherwise the middle of the closest pair of points, one on
-    each hand (the hands overlap at the hub)."""
+def _pivot_from_both(hour: np.ndarray, minute: np.ndarray, hour_area: np.ndarray,
+                     minute_area: np.ndarray) -> tuple[float, float]:  # fmt: skip
+    """The pivot of a pair of hand polygons (and their filled areas): where their long axes
+    cross, if they cross at a clear angle near the polygons; otherwise the middle of the closest
+    pair of points, one on each hand (the hands overlap at the hub)."""
     gaps = np.linalg.norm(hour[:, None, :] - minute[None, :, :], axis=2)
     i, j = np.unravel_index(int(gaps.argmin()), gaps.shape)
     touching = (hour[i] + minute[j]) / 2
-    (hour_centre, hour_direction), (minute_centre, minute_direction) = (
-        _long_axis(_hand_area(hour)),
-        _long_axis(_hand_area(minute)),
-    )
+    axes = [_long_axis(hour_area)[:2], _long_axis(minute_area)[:2]]
+    (_, hour_direction), (_, minute_direction) = axes
     crossing = abs(float(hour_direction[0] * minute_direction[1] - hour_direction[1] * minute_direction[0]))
     if crossing < math.sin(math.radians(MIN_CROSSING_ANGLE)):
         return float(touching[0]), float(touching[1])
-    # Least squares: the point nearest both lines.
-    normal = np.eye(2) * 2 - np.outer(hour_direction, hour_direction) - np.outer(minute_direction, minute_direction)
-    target = (np.eye(2) - np.outer(hour_direction, hour_direction)) @ hour_centre + (
-        np.eye(2) - np.outer(minute_direction, minute_direction)
-    ) @ minute_centre
-    meeting = np.linalg.solve(normal, target)
+    # Least squares: the point nearest both lines (each line's projector onto its normal).
+    projectors = [np.eye(2) - np.outer(direction, direction) for _, direction in axes]
+    meeting = np.linalg.solve(sum(projectors), sum(p @ centre for p, (centre, _) in zip(projectors, axes, strict=True)))
     hour_length = float(np.linalg.norm(hour - touching, axis=1).max())
     if np.linalg.norm(meeting - touching) > 0.5 * hour_length:
         return float(touching[0]), float(touching[1])  # the axes cross away from the hands
@@ -184,9 +186,10 @@ def _pivot_from_both(hour: np.ndarray, minute: np.ndarray) -> tuple[float, float
 
 def _clock_from_hands(path: Path, hour_hand: np.ndarray, minute_hand: np.ndarray, *, source: str, split: str,
                       crop_box: bool, others: tuple[np.ndarray, ...] = ()) -> RealClock | None:  # fmt: skip
-    pivot = _pivot_from_both(hour_hand, minute_hand)
-    hour_angle, hour_length = hand_angle(pivot, hour_hand)
-    minute_angle, minute_length = hand_angle(pivot, minute_hand)
+    hour_area, minute_area = _hand_area(hour_hand), _hand_area(minute_hand)  # filled once, used twice
+    pivot = _pivot_from_both(hour_hand, minute_hand, hour_area, minute_area)
+    hour_angle, hour_length = _area_angle(pivot, hour_area)
+    minute_angle, minute_length = _area_angle(pivot, minute_area)
     if minute_length < 4 or hour_length < 2:
         return None  # a degenerate polygon: no time can be trusted from it
     hour, minute, disagreement = time_and_disagreement(hour_angle, minute_angle)

@@ -11,6 +11,7 @@ import pytest
 from pipeline.synth.real_clocks import (
     MAX_HAND_DISAGREEMENT,
     WRONG_BY_EYE,
+    _hand_area,
     _pivot_from_both,
     hand_angle,
     real_clocks,
@@ -45,13 +46,13 @@ def test_the_pivot_is_where_the_hands_axes_cross_not_where_their_polygons_touch(
     # axes: read that way (the conversion before), the clock said 11:08.
     hour = np.array([[108.9, 97.7], [67.2, 68.5], [59.1, 79.9], [100.9, 109.2]])
     minute = np.array([[98.3, 109.1], [159.8, 73.6], [152.8, 61.4], [91.3, 96.9]])
-    pivot = _pivot_from_both(hour, minute)
+    pivot = _pivot_from_both(hour, minute, _hand_area(hour), _hand_area(minute))
     assert np.linalg.norm(np.asarray(pivot) - (100, 100)) < 1
     assert time_from_angles(hand_angle(pivot, hour)[0], hand_angle(pivot, minute)[0]) == (10, 10)
     # Hands too nearly in line to cross cleanly (12:00) fall back to where the polygons touch.
     twelve_hour = np.array([[98, 104], [98, 70], [102, 70], [102, 104]], dtype=float)
     twelve_minute = np.array([[99, 103], [99, 40], [101, 40], [101, 103]], dtype=float)
-    pivot = _pivot_from_both(twelve_hour, twelve_minute)
+    pivot = _pivot_from_both(twelve_hour, twelve_minute, _hand_area(twelve_hour), _hand_area(twelve_minute))
     assert 98 <= pivot[0] <= 102 and 40 <= pivot[1] <= 104
     assert time_from_angles(hand_angle((100, 104), twelve_hour)[0], hand_angle((100, 104), twelve_minute)[0]) == (0, 0)
 
