@@ -58,7 +58,7 @@ def start_heartbeat(**kwargs: object) -> None:
                 if just_started:
                     services.worker_heartbeats_prune()
                     cluster = {sentinel.pid, *(child.pid for child in sentinel.children())}
-                    cluster_started_at = datetime.fromtimestamp(sentinel.create_time(), UTC)
+                    cluster_started_at = process_started_at(sentinel)
                     tasks_of_dead_clusters_release(queue=queue, host=host, cluster=cluster,
                                                    cluster_started_at=cluster_started_at)  # fmt: skip
                     services.media_partials_remove(older_than_seconds=settings.Q_RETRY)
@@ -136,6 +136,19 @@ def process_created_since_boot(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat; fields[0] is field 3
+
+
+def process_started_at(process: psutil.Process) -> datetime:
+    """When `process` started, by the wall clock now, to the clock tick: the time since it was
+    created, counted on the boot clock, taken from now. psutil's create_time adds the boot time
+    Linux gives in whole seconds, so it can be up to a second early: a task another cluster took
+    in the second before this one started would look taken by this one, and wait for Q_RETRY."""
+    created = process_created_since_boot(process.pid)
+    if created is None:
+        return datetime.fromtimestamp(process.create_time(), UTC)
+    # Read both clocks together: the wall clock may have been stepped since the process started.
+    age = time.clock_gettime(time.CLOCK_BOOTTIME) - created
+    return datetime.fromtimestamp(time.time() - age, UTC)
 
 
 def _process_gone(beat: WorkerHeartbeat) -> bool:

@@ -90,6 +90,20 @@ def test_work_a_crash_left_behind_is_taken_up_when_the_workers_start(clusters: C
     assert WorkerHeartbeat.objects.filter(host=HOST).count() == 2, "the dead workers are forgotten; two live"
 
 
+def test_a_process_start_is_known_to_the_clock_tick():
+    # A cluster's start decides which locked tasks a dead cluster took before it: a second off
+    # (psutil's create_time, from Linux's boot time in whole seconds), and a task taken just
+    # before the start looks like the new cluster's own.
+    before = datetime.now(UTC)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        started = workers.process_started_at(psutil.Process(child.pid))
+    finally:
+        child.kill()
+        child.wait()
+    assert before - timedelta(seconds=0.02) <= started <= datetime.now(UTC)
+
+
 @pytest.mark.django_db
 def test_a_live_workers_task_is_never_handed_out_again():
     video = Video.objects.create(extractor="generic", external_id="x", url="https://example.org/x")
