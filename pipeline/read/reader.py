@@ -76,6 +76,14 @@ HAND_DECODE = "joint"
 # first and costs the second nothing; stronger helps real photographs more but hurts rendered ones
 # (models/README.md).
 GEOMETRY_MINUTE_WEIGHT = 2.0
+# Each crop is read again turned by these angles (degrees, counter-clockwise on screen), and those
+# readings' hand distributions, turned back, are multiplied in. The network reads hands against
+# the image's up more than against the dial's numerals, and a slightly tilted dial is the common
+# case in real photographs: three views of it disagree where one view is unsure. Measured on the
+# real validation split (134 photos): 0.754 with one view, 0.813 with ±10° (10 photos gained, 2
+# lost); on rendered analog crops 0.637 against 0.632 (models/README.md). It triples the
+# network's work per reading, not per frame: the scan reads only boxes that hold a clock.
+TURNED_VIEWS = (-10.0, 10.0)
 # A display the hand reader saw but no display recognizer is loaded to read: its hand heads mean
 # nothing there, so the reading is kept only as a hint for review, far below any accept threshold.
 UNREAD_DISPLAY_CONFIDENCE = 0.1
@@ -85,7 +93,8 @@ class ClockReader:
     """The trained reader (and display recognizer, when given), loaded once; reads batches of clocks."""
 
     def __init__(self, checkpoint: str | Path | None, *, device: str | None = None,
-                 display_checkpoint: str | Path | None = None, model: object | None = None) -> None:  # fmt: skip
+                 display_checkpoint: str | Path | None = None, model: object | None = None,
+                 turned_views: tuple[float, ...] = TURNED_VIEWS) -> None:  # fmt: skip
         from pipeline.read import hand_net
         from pipeline.read.checkpoints import load_checkpoint
 
@@ -99,6 +108,7 @@ class ClockReader:
         self.input_size = hand_net.INPUT_SIZE if self.hands else INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
+        self.turned_views = turned_views
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
         return [crop_clock(image, box, self.input_size) for image, box in zip(images, boxes, strict=True)]
@@ -139,6 +149,24 @@ class ClockReader:
                     parts.setdefault(key, []).append(logits.float().softmax(1).cpu().numpy())
         return {key: np.concatenate(value) for key, value in parts.items()}
 
+    def hand_probabilities(self, crops: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """The hand reader's heads for each crop, read upright and turned by each of
+        `turned_views`: each view's hand distributions turned back to the upright dial, and the
+        views' distributions combined by their geometric mean (each view a vote of confidence)."""
+        views = [self.probabilities(crops)]
+        for degrees in self.turned_views:
+            turned = self.probabilities([turn(crop, degrees) for crop in crops])
+            views.append({key: turn_back(value, degrees) if key in _HAND_HEADS else value
+                          for key, value in turned.items()})  # fmt: skip
+        if len(views) == 1:
+            return views[0]
+        combined = {}
+        for key in views[0]:
+            log_mean = np.mean([np.log(view[key] + 1e-6) for view in views], axis=0)
+            weights = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+            combined[key] = weights / weights.sum(axis=1, keepdims=True)
+        return combined
+
     def read(self, crops: list[np.ndarray]) -> list[Reading]:
         """Readings for RGB uint8 crops of the model's input size (see crop_clock)."""
         import torch
@@ -146,7 +174,7 @@ class ClockReader:
         if not crops:
             return []
         if self.hands:
-            outputs = self.probabilities(crops)
+            outputs = self.hand_probabilities(crops)
             return [hand_reading({key: value[index] for key, value in outputs.items()}, HAND_DECODE, crop)
                     for index, crop in enumerate(crops)]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
@@ -161,6 +189,30 @@ class ClockReader:
                     reading = measured
             readings.append(reading)
         return readings
+
+
+# The heads that say where a hand points, and so turn with the crop.
+_HAND_HEADS = ("minute", "hour_hand")
+
+
+def turn(crop: np.ndarray, degrees: float) -> np.ndarray:
+    """The crop turned counter-clockwise about its centre; the corners filled from its edge."""
+    height, width = crop.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(crop, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def turn_back(distributions: np.ndarray, degrees: float) -> np.ndarray:
+    """Distributions over directions around the dial (rows; bins clockwise from 12) read on a
+    crop turned `degrees` counter-clockwise, turned back: a hand the turned crop shows at θ
+    points at θ + degrees on the crop itself. Shifted by a fraction of a bin where need be."""
+    bins = distributions.shape[1]
+    shift = degrees * bins / 360
+    whole = int(np.floor(shift))
+    share = shift - whole
+    # Turned back, bin i holds what the turned view had at i - shift: between i - whole and
+    # i - whole - 1.
+    return (1 - share) * np.roll(distributions, whole, axis=1) + share * np.roll(distributions, whole + 1, axis=1)
 
 
 @cache

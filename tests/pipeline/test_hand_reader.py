@@ -10,6 +10,7 @@ import pytest
 import torch
 from django.conf import settings
 
+from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.read import backbone
 from pipeline.read.reader import ClockReader, crop_clock
@@ -102,3 +103,47 @@ def test_the_measured_minute_hand_points_where_the_long_hand_is():
     likelihood = minute_hand_likelihood(canvas)
     assert min(abs(int(likelihood.argmax()) - 42), 60 - abs(int(likelihood.argmax()) - 42)) <= 1
     assert np.all(minute_hand_likelihood(canvas, weight=0) == 1)
+
+
+def _clock_crop(hour: int, minute: int, seed: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    clock = draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), 100, rng).image
+    canvas = np.full((112, 112, 3), 240, np.uint8)
+    alpha = clock[..., 3:4] / 255
+    canvas[6:106, 6:106] = (canvas[6:106, 6:106] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    return canvas
+
+
+def test_a_turned_view_turned_back_points_where_the_hand_is():
+    from pipeline.read.reader import minute_hand_likelihood, turn, turn_back
+
+    # Measured by the hand geometry, not the network: turned 30° counter-clockwise, the long hand
+    # at 42 minutes shows at 37; turned back, the distribution says 42 again.
+    upright = _clock_crop(4, 42)
+    turned = minute_hand_likelihood(turn(upright, 30))[None]
+    assert int(turned.argmax()) == 37
+    assert int(turn_back(turned, 30).argmax()) == 42
+    assert int(turn_back(minute_hand_likelihood(turn(upright, -30))[None], -30).argmax()) == 42
+
+
+def test_turning_back_by_part_of_a_bin_shares_the_mass_between_neighbours():
+    from pipeline.read.reader import turn_back
+
+    one_hot = np.zeros((1, 60))
+    one_hot[0, 10] = 1
+    assert np.allclose(turn_back(one_hot, 12), np.roll(one_hot, 2))  # 12° is two minutes
+    half = turn_back(one_hot, 3)[0]  # half a minute: between 10 and 11
+    assert half[10] == pytest.approx(0.5) and half[11] == pytest.approx(0.5) and half.sum() == pytest.approx(1)
+    assert turn_back(one_hot, -6)[0].argmax() == 9
+
+
+def test_the_turned_views_agree_with_the_upright_reading_on_a_clear_clock(reader):
+    upright_only = ClockReader(settings.READER_WEIGHTS, device="cpu", model=reader.model, turned_views=())
+    times = ((4, 42, 8), (10, 8, 9), (7, 25, 11))
+    crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in times]
+    for (hour, minute, _), turned, plain in zip(times, reader.read(crops), upright_only.read(crops), strict=True):
+        for reading in (turned, plain):  # right means the hour exact and the minute within one
+            assert minutes_apart(hour, minute, reading.hour, reading.minute) <= 1, (
+                f"{turned} / {plain} for {hour}:{minute}"
+            )
+    assert reader.turned_views, "the default reader reads turned views"
