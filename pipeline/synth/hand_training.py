@@ -384,8 +384,9 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
 
 
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
-    """Scores a model on an eval_reader directory (labels.csv), decoded each way: `top1` is the
-    decode the reader uses (joint, minute sharpened by the hand profile), `top1_joint_model_only`
+    """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright
+    and turned views) and decoded each way: `top1` is the decode the reader uses (joint, minute
+    sharpened by the hand profile), `top1_joint_model_only`
     the joint decode of the network alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands`
     the two hands without the hour head."""
     from pipeline.clock_time import minutes_apart
@@ -400,7 +401,7 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
                                 Box(*row.box) if row.box else None, INPUT_SIZE))  # fmt: skip
 
     def evaluate(model: nn.Module) -> dict[str, float]:
-        outputs = ClockReader(None, model=model).probabilities(crops)
+        outputs = ClockReader(None, model=model).hand_probabilities(crops)
         scores: dict[str, float] = {"n": len(rows)}
         variants = (("joint", True, "top1"), ("joint", False, "top1_joint_model_only"), ("plain", False, "top1_plain"),
                     ("hands", False, "top1_hands"))  # fmt: skip

@@ -147,3 +147,23 @@ def test_the_turned_views_agree_with_the_upright_reading_on_a_clear_clock(reader
                 f"{turned} / {plain} for {hour}:{minute}"
             )
     assert reader.turned_views, "the default reader reads turned views"
+
+
+def test_training_scores_checkpoints_as_the_reader_reads(reader, tmp_path, monkeypatch):
+    from pipeline.synth import hand_training
+
+    times = ((4, 42, 8), (10, 8, 9), (7, 25, 11))
+    lines = ["file,hour,minute,bbox_x,bbox_y,bbox_w,bbox_h,kind"]
+    for index, (hour, minute, seed) in enumerate(times):
+        cv2.imwrite(str(tmp_path / f"{index}.png"), cv2.cvtColor(_clock_crop(hour, minute, seed), cv2.COLOR_RGB2BGR))
+        lines.append(f"{index}.png,{hour},{minute},,,,,analog")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    views: list[int] = []
+    real_views = ClockReader.hand_probabilities
+    monkeypatch.setattr(
+        ClockReader, "hand_probabilities", lambda self, crops: views.append(len(crops)) or real_views(self, crops)
+    )
+
+    scores = hand_training.real_evaluator(tmp_path)(reader.model)
+    assert views == [3], "the checkpoint is scored with the reader's turned views"
+    assert scores["n"] == 3 and scores["top1"] == 1.0, scores
