@@ -80,8 +80,8 @@ GEOMETRY_MINUTE_WEIGHT = 2.0
 # readings' hand distributions, turned back, are multiplied in. The network reads hands against
 # the image's up more than against the dial's numerals, and a slightly tilted dial is the common
 # case in real photographs: three views of it disagree where one view is unsure. Measured on the
-# real validation split (134 photos): 0.754 with one view, 0.813 with ±10° (10 photos gained, 2
-# lost); on rendered analog crops 0.637 against 0.632 (models/README.md). It triples the
+# real validation split (134 photos, run 4's weights): 0.754 with one view, 0.813 with ±10° (10
+# photos gained, 2 lost); on rendered analog crops 0.637 and 0.639 (models/README.md). It triples the
 # network's work per reading, not per frame: the scan reads only boxes that hold a clock.
 TURNED_VIEWS = (-10.0, 10.0)
 # A display the hand reader saw but no display recognizer is loaded to read: its hand heads mean

@@ -386,9 +386,8 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright
     and turned views) and decoded each way: `top1` is the decode the reader uses (joint, minute
-    sharpened by the hand profile), `top1_joint_model_only`
-    the joint decode of the network alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands`
-    the two hands without the hour head."""
+    sharpened by the hand profile), `top1_joint_model_only` the joint decode of the network
+    alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands` the two hands without the hour head."""
     from pipeline.clock_time import minutes_apart
     from pipeline.geometry import Box
     from pipeline.labels import read_labels
