@@ -18,13 +18,16 @@ def _point(centre: float, radius: float, degrees: float) -> tuple[int, int]:
 
 def draw_reading(crop: np.ndarray, hour: int, minute: int, label: str,
                  minute_probabilities: np.ndarray | None = None,
-                 hour_hand_probabilities: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                 hour_hand_probabilities: np.ndarray | None = None,
+                 up_probabilities: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The RGB crop enlarged, the read hands drawn from its centre (minute long and blue, hour
-    short and red), each head's distribution as a ring of ticks around it, and the reading."""
+    short and red), each head's distribution as a ring of ticks around it, and the reading. With
+    the tilt head's distribution, the dial's 12 is drawn too (green), and the hands turned with it."""
     image = cv2.resize(crop, (_SIDE, _SIDE), interpolation=cv2.INTER_NEAREST)
     image = (image * 0.75).astype(np.uint8)  # dimmed, so the drawing stands out
     centre = _SIDE / 2
-    rings = ((minute_probabilities, 0.47, (60, 140, 255)), (hour_hand_probabilities, 0.40, (255, 70, 70)))
+    rings = ((minute_probabilities, 0.47, (60, 140, 255)), (hour_hand_probabilities, 0.40, (255, 70, 70)),
+             (up_probabilities, 0.33, (80, 220, 80)))  # fmt: skip
     for probabilities, radius, colour in rings:
         if probabilities is None:
             continue
@@ -35,9 +38,12 @@ def draw_reading(crop: np.ndarray, hour: int, minute: int, label: str,
             if length >= 1:
                 cv2.line(image, _point(centre, radius * _SIDE, degrees),
                          _point(centre, radius * _SIDE + length, degrees), colour, 2)  # fmt: skip
-    minute_degrees = minute * 6
-    hour_degrees = (hour % 12) * 30 + minute * 0.5
+    tilt = 0.0 if up_probabilities is None else float(np.argmax(up_probabilities)) * 360 / len(up_probabilities)
+    minute_degrees = minute * 6 + tilt
+    hour_degrees = (hour % 12) * 30 + minute * 0.5 + tilt
     middle = (round(centre), round(centre))
+    if up_probabilities is not None:
+        cv2.line(image, middle, _point(centre, 0.30 * _SIDE, tilt), (80, 220, 80), 1, cv2.LINE_AA)
     cv2.line(image, middle, _point(centre, 0.36 * _SIDE, minute_degrees), (60, 140, 255), 3, cv2.LINE_AA)
     cv2.line(image, middle, _point(centre, 0.22 * _SIDE, hour_degrees), (255, 70, 70), 5, cv2.LINE_AA)
     cv2.putText(image, label, (8, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)

@@ -5,8 +5,9 @@ are not read apart. Every one of the 720 times of a 12-hour dial is scored by ho
 minute head finds its minute and how likely the hour-hand head finds the angle that time puts
 the hour hand at, and the best time wins. Reading the hour on its own is what turns 6:51 into
 5:51 (the hour hand has nearly reached 7, so an hour classifier hesitates between 6 and 7); here
-the minute says which side of the hour the hand must be on. A plain decode (the argmax of the
-hour and minute heads) is kept to measure against.
+the minute says which side of the hour the hand must be on. Where the network also says how the
+dial is turned (hand_net `up`), the hands are read against the turned dial. A plain decode (the
+argmax of the hour and minute heads) is kept to measure against.
 """
 
 from __future__ import annotations
@@ -26,33 +27,58 @@ class DialTime:
     confidence: float  # the probability that the reading is within a minute of the truth
 
 
+def at_positions(distribution: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """A distribution over bins around the dial, read at fractional bin positions (interpolated
+    between neighbours; the bins wrap around)."""
+    bins = len(distribution)
+    lower = np.floor(positions).astype(int)
+    share = positions - lower
+    return distribution[lower % bins] * (1 - share) + distribution[(lower + 1) % bins] * share
+
+
 def hour_hand_probability(hour_hand: np.ndarray, dial_minutes: np.ndarray) -> np.ndarray:
     """The hour-hand head's probability at the angle of each time (minutes after 12:00 on the
     dial), interpolated between its bins, which wrap around."""
-    bins = len(hour_hand)
-    position = dial_minutes * bins / DIAL_MINUTES
-    lower = np.floor(position).astype(int) % bins
-    upper = (lower + 1) % bins
-    share = position - np.floor(position)
-    return hour_hand[lower] * (1 - share) + hour_hand[upper] * share
+    return at_positions(hour_hand, dial_minutes * len(hour_hand) / DIAL_MINUTES)
 
 
-def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None) -> np.ndarray:
+# Tilts less likely than this share of the likeliest are not scored (they change nothing).
+_UNLIKELY_TILT = 1e-3
+
+
+def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
+                   up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The probability of each of the 720 dial times, from the minute head (60), the hour-hand
-    head (any number of bins around the dial) and, if given, the plain hour head (12)."""
+    head (any number of bins around the dial) and, if given, the plain hour head (12).
+
+    With `up` (where the dial's 12 points: bins clockwise from the crop's up), the hand heads
+    are read against the crop's up: a time is scored at every tilt of the dial, the hands it
+    puts where that tilt turns them, and the tilts are summed over, each as likely as `up` says.
+    Without it the hands are read against the dial's 12 (no tilt)."""
     dial = np.arange(DIAL_MINUTES)
-    scores = np.log(minute[dial % 60] + _FLOOR) + np.log(hour_hand_probability(hour_hand, dial) + _FLOOR)
+    if up is None:
+        tilts, tilt_scores = np.zeros(1), np.zeros(1)
+    else:
+        likely = np.flatnonzero(up >= up.max() * _UNLIKELY_TILT)
+        tilts, tilt_scores = likely * 360 / len(up), np.log(up[likely] + _FLOOR)
+    minute_degrees = (dial % 60) * 6.0
+    hour_degrees = dial * 0.5
+    turned = tilts[:, None]
+    scores = (np.log(at_positions(minute, (minute_degrees + turned) * len(minute) / 360) + _FLOOR)
+              + np.log(at_positions(hour_hand, (hour_degrees + turned) * len(hour_hand) / 360) + _FLOOR)
+              + tilt_scores[:, None])  # fmt: skip
     if hour is not None:
-        scores = scores + np.log(hour[dial // 60] + _FLOOR)
+        scores = scores + np.log(hour[dial // 60] + _FLOOR)[None, :]
     scores -= scores.max()
-    posterior = np.exp(scores)
+    posterior = np.exp(scores).sum(axis=0)
     return posterior / posterior.sum()
 
 
-def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None) -> DialTime:
+def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
+                 up: np.ndarray | None = None) -> DialTime:  # fmt: skip
     """The most likely time, and the probability mass within a minute of it (which is what
     top1 counts as right)."""
-    posterior = time_posterior(minute, hour_hand, hour)
+    posterior = time_posterior(minute, hour_hand, hour, up)
     best = int(posterior.argmax())
     near = posterior[[(best - 1) % DIAL_MINUTES, best, (best + 1) % DIAL_MINUTES]].sum()
     return DialTime(hour=best // 60, minute=best % 60, confidence=float(near))

@@ -5,12 +5,17 @@ What it predicts, from one square crop around a clock:
 - `minute`: where the minute hand points, 60 bins;
 - `hour_hand`: where the hour hand points, 120 bins of 3 degrees (6 minutes of the dial), so it
   says how far past its hour the hand has moved, which is what tells 6:51 from 5:51;
-- `hour`: the hour, 12 classes: the plain formulation, kept to measure the hands one against.
+- `hour`: the hour, 12 classes: the plain formulation, kept to measure the hands one against;
+- `up` (networks that read the tilt): where the dial's 12 points, 120 bins of 3 degrees.
 
-Hand angles are dial-relative (0 = the dial's 12, clockwise), learned with cyclic soft labels
-(see hand_training); the time is then decoded jointly from both hands (see decode). Features
-are the pooled last convolution plus a small map of where things are, since the answer is a
-direction.
+A network that reads the tilt reads every direction against the crop's own up (0 = straight up,
+clockwise): where each hand points and where the dial's 12 is. A hand is a line, found where it
+is; the dial's 12 is found from the numerals and the case. The time is what the hands say once
+the dial is turned upright (decode.time_posterior_tilted). The first networks read the hands
+against the dial's 12 directly, and learned instead to read them against the crop's up: a
+rendered clock turned by a few degrees read wrong by a minute or two (models/README.md).
+Angles are learned with cyclic soft labels (see hand_training). Features are the pooled last
+convolution plus a small map of where things are, since the answer is a direction.
 """
 
 from __future__ import annotations
@@ -27,20 +32,25 @@ INPUT_SIZE = 112
 KINDS = ("analog", "digital", "none")
 HOUR_HAND_BINS = 120
 MINUTE_BINS = 60
+UP_BINS = 120
 _MAP_CHANNELS = 32
 _MAP_SIDE = 4  # about INPUT_SIZE / 32
 
 
-ARCHITECTURE = "efficientnet-lite0-hands"  # the name checkpoints record
+# The names checkpoints record: hands read against the dial's 12, or against the crop's up with
+# the dial's tilt read beside them.
+ARCHITECTURE = "efficientnet-lite0-hands"
+TILT_ARCHITECTURE = "efficientnet-lite0-hands-tilt"
+ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE)
 
 
 class HandReaderNet(nn.Module):
-    architecture = ARCHITECTURE
-
-    def __init__(self, width: int = 0, *, pretrained: bool = True) -> None:
+    def __init__(self, width: int = 0, *, pretrained: bool = True, reads_tilt: bool = True) -> None:
         # `width` is unused: it keeps the signature checkpoints.load_checkpoint calls with.
         super().__init__()
         self.width = width
+        self.reads_tilt = reads_tilt
+        self.architecture = TILT_ARCHITECTURE if reads_tilt else ARCHITECTURE
         self.backbone = Backbone(pretrained=pretrained)
         self.where = nn.Sequential(nn.Conv2d(FEATURES, _MAP_CHANNELS, 1), nn.ReLU(inplace=True), nn.Flatten())
         features = FEATURES + _MAP_CHANNELS * _MAP_SIDE * _MAP_SIDE
@@ -49,6 +59,7 @@ class HandReaderNet(nn.Module):
         self.hour = nn.Linear(512, 12)
         self.minute = nn.Linear(512, MINUTE_BINS)
         self.hour_hand = nn.Linear(512, HOUR_HAND_BINS)
+        self.up = nn.Linear(512, UP_BINS) if reads_tilt else None
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: N x 3 x INPUT_SIZE x INPUT_SIZE, RGB in [0, 1]. Logits per head."""
@@ -56,9 +67,12 @@ class HandReaderNet(nn.Module):
         maps = nn.functional.adaptive_avg_pool2d(maps, _MAP_SIDE)
         pooled = maps.mean(dim=(2, 3))
         features = self.neck(torch.cat([pooled, self.where(maps)], dim=1))
-        return {
+        heads = {
             "kind": self.kind(features),
             "hour": self.hour(features),
             "minute": self.minute(features),
             "hour_hand": self.hour_hand(features),
         }
+        if self.up is not None:
+            heads["up"] = self.up(features)
+        return heads

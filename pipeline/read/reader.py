@@ -100,11 +100,14 @@ class ClockReader:
 
         if model is None:
             # The ImageNet weights are not loaded first: the checkpoint's replace them all.
-            builders = {hand_net.ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
-                        "polar": ClockReaderNet}  # fmt: skip
+            builders = {
+                hand_net.ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False, reads_tilt=False),
+                hand_net.TILT_ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
+                "polar": ClockReaderNet,
+            }
             model, _ = load_checkpoint(checkpoint, builders, device=device)
         self.model = model
-        self.hands = getattr(model, "architecture", "polar") == hand_net.ARCHITECTURE
+        self.hands = getattr(model, "architecture", "polar") in hand_net.ARCHITECTURES
         self.input_size = hand_net.INPUT_SIZE if self.hands else INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
@@ -191,8 +194,8 @@ class ClockReader:
         return readings
 
 
-# The heads that say where a hand points, and so turn with the crop.
-_HAND_HEADS = ("minute", "hour_hand")
+# The heads that say where something on the dial points, and so turn with the crop.
+_HAND_HEADS = ("minute", "hour_hand", "up")
 
 
 def turn(crop: np.ndarray, degrees: float) -> np.ndarray:
@@ -251,7 +254,7 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
         time = dial_decode.decode_plain(minute, probabilities["hour"])
     else:
         hour = probabilities["hour"] if decode == "joint" else None
-        time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour)
+        time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour, probabilities.get("up"))
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
         confidence = float(kind_probability[HAND_KINDS.index("digital")]) * UNREAD_DISPLAY_CONFIDENCE

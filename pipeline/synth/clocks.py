@@ -376,6 +376,12 @@ def random_background(rng: np.random.Generator, width: int, height: int) -> np.n
 
 def perspective(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Warp an RGBA image as if seen from the side, keeping all of it in view."""
+    return perspective_warp(image, rng, strength)[0]
+
+
+def perspective_warp(image: np.ndarray, rng: np.random.Generator, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """`perspective`, and the 3 x 3 homography from the image to the warped one (whose corner is
+    moved to the origin), so that what the image showed can be found in the warped one."""
     h, w = image.shape[:2]
     pad = int(max(h, w) * strength)
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0, 0))
@@ -391,8 +397,10 @@ def perspective(image: np.ndarray, rng: np.random.Generator, strength: float) ->
     warped = cv2.warpPerspective(padded, matrix, (pw, ph), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0))
     ys, xs = np.nonzero(warped[..., 3] > 8)
     if len(xs) == 0:
-        return image
-    return warped[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        return image, np.eye(3)
+    to_corner = np.array([[1, 0, -xs.min()], [0, 1, -ys.min()], [0, 0, 1]], np.float64)
+    from_image = np.array([[1, 0, pad], [0, 1, pad], [0, 0, 1]], np.float64)
+    return warped[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], to_corner @ matrix @ from_image
 
 
 def damage(image: np.ndarray, rng: np.random.Generator, amount: float = 1.0) -> np.ndarray:

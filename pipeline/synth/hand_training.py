@@ -8,10 +8,14 @@ Each batch mixes, drawn afresh every step by a loader process:
   the surroundings of a rendered clock are real;
 - rendered digital displays and crops of clockless real photographs, for the kind head.
 
-Tilts keep the label: the hands are read against the dial's own 12, and a tilted clock shows
-the same time. Validation is on the real validation split after every `eval_every` steps; the
-best checkpoint by its top1 is written, and the latest state (weights, optimizer, step) beside
-it, so `--init` continues a run where it stopped.
+Every direction is labelled as the crop shows it (read/hand_net): where the minute hand, the
+hour hand and the dial's 12 point against the crop's up. A crop turned, squeezed or seen from the
+side moves all three, and the labels are moved with it (`seen_directions`), so the network learns
+to find the dial's tilt rather than to blur the hands by it.
+
+Validation is on the real validation split after every `eval_every` steps; the best checkpoint
+by its top1 is written, and the latest state (weights, optimizer, step) beside it, so `--init`
+continues a run where it stopped.
 """
 
 from __future__ import annotations
@@ -30,9 +34,18 @@ import torch
 from torch import nn
 
 from pipeline.read.decode import cyclic_soft_label
-from pipeline.read.hand_net import HOUR_HAND_BINS, INPUT_SIZE, KINDS, MINUTE_BINS, HandReaderNet, to_tensor
+from pipeline.read.hand_net import (
+    HOUR_HAND_BINS,
+    INPUT_SIZE,
+    KINDS,
+    MINUTE_BINS,
+    TILT_ARCHITECTURE,
+    UP_BINS,
+    HandReaderNet,
+    to_tensor,
+)
 from pipeline.read.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
-from pipeline.synth.clocks import damage, paste, perspective, random_clock, reader_sample
+from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, real_clocks
 
 # The mix of a batch: real photographs, real dials with new hands drawn on them, rendered dials on
@@ -45,6 +58,9 @@ REAL_HANDS_SHARE = 0.45
 _KEEP_SIDE = 288
 _MINUTE_SIGMA = 0.8
 _HOUR_HAND_SIGMA = 1.2
+_UP_SIGMA = 1.5
+# How far real crops are turned (degrees, a normal spread, clipped): the labels turn with them.
+_TILT_SPREAD, _TILT_LIMIT = 12.0, 40.0
 
 
 def _is_validation_background(path: Path) -> bool:
@@ -165,12 +181,29 @@ def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
     return _Base(image, dial.base.centre, dial.base.half, hour, minute), hour, minute
 
 
-def _recrop(base: _Base, rng: np.random.Generator, *, tilt_degrees: float = 8.0) -> np.ndarray:
-    """The clock cropped as the detector and reader.crop_clock would, with the box a little off."""
+def seen_directions(matrix: np.ndarray, centre: tuple[float, float], hour: float, minute: float) -> tuple[float, ...]:
+    """Where the minute hand, the hour hand and the dial's 12 of a clock upright at `centre`
+    showing hour:minute (fractions allowed) point once the image is mapped by `matrix` (a 2 x 3
+    affine or a 3 x 3 homography): degrees clockwise from the new image's up."""
+    if matrix.shape == (2, 3):
+        matrix = np.vstack([matrix, [0.0, 0.0, 1.0]])
+    dial_degrees = np.array([minute * 6.0, (hour % 12) * 30.0 + minute * 0.5, 0.0])
+    radians = np.radians(dial_degrees)
+    reach = 4.0  # pixels: near the centre, where a homography is nearly affine
+    points = np.array([centre] + [(centre[0] + reach * math.sin(a), centre[1] - reach * math.cos(a)) for a in radians])
+    moved = cv2.perspectiveTransform(points[None].astype(np.float64), matrix.astype(np.float64))[0]
+    offsets = moved[1:] - moved[0]
+    return tuple(float(value) for value in np.degrees(np.arctan2(offsets[:, 0], -offsets[:, 1])) % 360)
+
+
+def _recrop(base: _Base, rng: np.random.Generator, *,
+            tilt_degrees: float = _TILT_SPREAD) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The clock cropped as the detector and reader.crop_clock would, with the box a little off,
+    turned and sometimes squeezed; and the 2 x 3 map from the base image into the crop."""
     half_out = base.half * CROP_MARGIN * rng.uniform(0.9, 1.2)
     shift = rng.uniform(-0.08, 0.08, size=2) * base.half
     centre = (base.centre[0] + shift[0], base.centre[1] + shift[1])
-    angle = float(np.clip(rng.normal(0, tilt_degrees), -20, 20))
+    angle = float(np.clip(rng.normal(0, tilt_degrees), -_TILT_LIMIT, _TILT_LIMIT))
     squeeze = rng.uniform(0.7, 1.0) if rng.random() < 0.3 else 1.0  # an oblique view
     scale = INPUT_SIZE / (2 * half_out)
     matrix = cv2.getRotationMatrix2D(centre, angle, scale)
@@ -186,8 +219,9 @@ def _recrop(base: _Base, rng: np.random.Generator, *, tilt_degrees: float = 8.0)
         extra[:2, :2] = squash
         extra[:2, 2] = middle - squash @ middle
         matrix = (extra @ full)[:2]
-    return cv2.warpAffine(base.image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_AREA,
+    crop = cv2.warpAffine(base.image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_AREA,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return crop, matrix
 
 
 def _photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -208,11 +242,14 @@ def _background_patch(backgrounds: list[np.ndarray], rng: np.random.Generator, s
     return cv2.resize(image[y : y + crop, x : x + crop], (side, side), interpolation=cv2.INTER_LINEAR)
 
 
-def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
-    """A rendered analog clock set into a real photograph and cropped around: (crop, hour 0-11, minute)."""
+def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> Sample:
+    """A rendered analog clock set into a real photograph and cropped around."""
     native = int(rng.choice([48, 64, 96, 128, 160]))
     clock = random_clock(rng, native, digital_share=0.0)
-    sprite = perspective(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
+    sprite, warp = perspective_warp(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
+    # The hands are drawn where the seconds put them too.
+    minute = clock.time.minute + clock.time.second / 60
+    directions = seen_directions(warp, (clock.image.shape[1] / 2, clock.image.shape[0] / 2), clock.time.hour, minute)
     h, w = sprite.shape[:2]
     side = int(max(h, w) * CROP_MARGIN * rng.uniform(0.95, 1.2))
     canvas = _background_patch(backgrounds, rng, side)
@@ -220,7 +257,7 @@ def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -
     paste(canvas, sprite, (side - w) // 2 + int(rng.integers(-jitter, jitter + 1)),
           (side - h) // 2 + int(rng.integers(-jitter, jitter + 1)))  # fmt: skip
     crop = cv2.resize(canvas, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-    return _photometric(crop, rng), clock.time.hour % 12, clock.time.minute
+    return Sample(_photometric(crop, rng), KINDS.index("analog"), clock.time.hour % 12, clock.time.minute, directions)
 
 
 @dataclass(frozen=True)
@@ -229,6 +266,15 @@ class Sample:
     kind: int
     hour: int  # -1 where there is no dial to read
     minute: int
+    # Where the minute hand, the hour hand and the dial's 12 point in the crop (seen_directions).
+    directions: tuple[float, ...] = (0.0, 0.0, 0.0)
+
+
+def _dial_sample(base: _Base, hour: int, minute: int, rng: np.random.Generator) -> Sample:
+    """A real (or repainted) dial, upright in its photograph, re-cropped: its labels moved with it."""
+    crop, matrix = _recrop(base, rng)
+    directions = seen_directions(matrix, base.centre, hour, minute)
+    return Sample(_photometric(crop, rng), KINDS.index("analog"), hour, minute, directions)
 
 
 class SampleStream(torch.utils.data.IterableDataset):
@@ -259,13 +305,12 @@ class SampleStream(torch.utils.data.IterableDataset):
             if source == "real":
                 pool = with_hands if with_hands and (rng.random() < REAL_HANDS_SHARE or not drawn) else drawn
                 base = pool[int(rng.integers(len(pool)))]
-                yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), base.hour, base.minute)
+                yield _dial_sample(base, base.hour, base.minute, rng)
             elif source == "repainted" and dials:
                 base, hour, minute = repainted(dials[int(rng.integers(len(dials)))], rng)
-                yield Sample(_photometric(_recrop(base, rng), rng), KINDS.index("analog"), hour, minute)
+                yield _dial_sample(base, hour, minute, rng)
             elif source in ("rendered", "repainted"):
-                image, hour, minute = rendered_on_photo(rng, backgrounds)
-                yield Sample(image, KINDS.index("analog"), hour, minute)
+                yield rendered_on_photo(rng, backgrounds)
             elif source == "digital":
                 sample = reader_sample(rng, INPUT_SIZE, digital_share=1.0)
                 yield Sample(sample.image, KINDS.index("digital"), -1, -1)
@@ -276,17 +321,16 @@ class SampleStream(torch.utils.data.IterableDataset):
 
 def _collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
     hour = np.array([sample.hour for sample in samples])
-    minute = np.array([sample.minute for sample in samples])
-    dial = np.where(hour >= 0, (hour % 12) * 60 + minute, 0)
+    minute_degrees, hour_degrees, up_degrees = np.array([sample.directions for sample in samples]).T
+    soft = lambda degrees, bins, sigma: torch.from_numpy(cyclic_soft_label(degrees * bins / 360, bins, sigma)).float()  # noqa: E731
     return {
         "images": to_tensor([sample.image for sample in samples]),
         "kind": torch.tensor([sample.kind for sample in samples]),
         "dial": torch.from_numpy(hour >= 0),
         "hour": torch.from_numpy(np.maximum(hour, 0)),
-        "minute": torch.from_numpy(cyclic_soft_label(np.maximum(minute, 0), MINUTE_BINS, _MINUTE_SIGMA)).float(),
-        "hour_hand": torch.from_numpy(
-            cyclic_soft_label(dial * HOUR_HAND_BINS / 720, HOUR_HAND_BINS, _HOUR_HAND_SIGMA)
-        ).float(),
+        "minute": soft(minute_degrees, MINUTE_BINS, _MINUTE_SIGMA),
+        "hour_hand": soft(hour_degrees, HOUR_HAND_BINS, _HOUR_HAND_SIGMA),
+        "up": soft(up_degrees, UP_BINS, _UP_SIGMA),
     }
 
 
@@ -297,7 +341,7 @@ def losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> 
         return kind
     soft = lambda key: -(batch[key][dial] * outputs[key][dial].log_softmax(1)).sum(1).mean()  # noqa: E731
     hour = nn.functional.cross_entropy(outputs["hour"][dial], batch["hour"][dial], label_smoothing=0.05)
-    return 0.5 * kind + hour + soft("minute") + soft("hour_hand")
+    return 0.5 * kind + hour + soft("minute") + soft("hour_hand") + (soft("up") if "up" in outputs else 0)
 
 
 @dataclass
@@ -336,7 +380,13 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
             optimizer.load_state_dict(state["optimizer"])
             step, best, history, best_step = state["step"], state["best"], state["history"], state["best_step"]
         else:  # a saved checkpoint: start from its weights
-            model.load_state_dict({key: value.float() for key, value in state["state_dict"].items()})
+            weights = {key: value.float() for key, value in state["state_dict"].items()}
+            if state.get("architecture") == TILT_ARCHITECTURE:
+                model.load_state_dict(weights)
+            else:  # a network that read hands against the dial's 12: its tilt head starts afresh
+                missing, unexpected = model.load_state_dict(weights, strict=False)
+                if unexpected or any(not key.startswith("up.") for key in missing):
+                    raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
     warmup = 200
 
     def rate(at: int) -> float:

@@ -94,7 +94,7 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path,
     assert [entry["step"] for entry in entries[:2]] == [1, 2]
     assert entries[0]["n"] == 2, "the irsural-style photographs are the validation split"
     saved = torch.load(out, weights_only=False)
-    assert saved["architecture"] == "efficientnet-lite0-hands"
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt", "new runs read the dial's tilt"
     assert "--seed 3" in saved["command"]
     state = tmp_path / "var" / "train_reader" / "reader.pt.state"
     assert state.exists() and not out.with_name("reader.pt.state").exists(), "the 50 MB state stays under var/"
@@ -103,6 +103,36 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path,
     resumed = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
     assert resumed[0]["step"] == 3, "--init continues the run at the step it stopped"
     assert torch.load(state, weights_only=False)["step"] == 3
+
+
+def test_train_reader_starts_a_tilt_reader_from_one_that_read_the_dial(tiny_real_data, tmp_path, settings):
+    from pipeline.read.checkpoints import save_checkpoint
+    from pipeline.read.hand_net import HandReaderNet
+    from pipeline.read.reader import ClockReader
+    from pipeline.synth.hand_training import TrainingRecord
+
+    settings.VAR_DIR = tmp_path / "var"
+    real, backgrounds = tiny_real_data
+    older = HandReaderNet(pretrained=False, reads_tilt=False)
+    record = TrainingRecord(1, 0, 4, 1e-4, 0, 0, {}, 0)
+    save_checkpoint(older, record, tmp_path / "older.pt", "python manage.py train_reader --seed 1")
+    assert ClockReader(tmp_path / "older.pt").hands, "a checkpoint of the older kind still reads"
+    out = tmp_path / "reader.pt"
+    call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
+                 str(backgrounds), "--validation", str(tmp_path / "validation"), "--batch-size", "4",
+                 "--init", str(tmp_path / "older.pt"), "--learning-rate", "1e-9", "--out", str(out),
+                 stdout=StringIO())  # fmt: skip
+    saved = torch.load(out, weights_only=False)
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt"
+    assert "up.weight" in saved["state_dict"], "the tilt head starts afresh"
+    kept = older.state_dict()["minute.weight"].half().float()
+    assert torch.allclose(saved["state_dict"]["minute.weight"].float(), kept, atol=1e-3), "the rest is carried over"
+    not_a_reader = tmp_path / "other.pt"
+    torch.save({"state_dict": {"something.weight": torch.zeros(2)}, "architecture": "polar"}, not_a_reader)
+    with pytest.raises(ValueError, match="does not hold a hand reader"):
+        call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
+                     str(backgrounds), "--validation", str(tmp_path / "validation"), "--init", str(not_a_reader),
+                     "--out", str(out), stdout=StringIO())  # fmt: skip
 
 
 def test_train_reader_says_what_is_missing(tmp_path):

@@ -73,3 +73,42 @@ def test_soft_labels_wrap_around_the_dial():
     assert label[59] == pytest.approx(label[1])
     assert label.argmax() == 0
     assert cyclic_soft_label(np.array([3, 59.5]), 60, 1.0).shape == (2, 60)
+
+
+def _tilted_heads(hour: int, minute: int, tilt: float, sigma: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Hand heads that read a dial turned `tilt` degrees clockwise against the crop's up."""
+    minute_degrees = minute * 6 + tilt
+    hour_degrees = ((hour % 12) * 60 + minute) * 0.5 + tilt
+    return _peak(60, minute_degrees / 6, sigma), _peak(120, hour_degrees / 3, sigma)
+
+
+def test_a_turned_dial_is_read_against_its_own_twelve():
+    # 4:00 on a dial turned 15 degrees clockwise: the minute hand shows at 2.5 minutes past.
+    minute, hour_hand = _tilted_heads(4, 0, 15.0)
+    up = _peak(120, 15.0 / 3)
+    time = decode_joint(minute, hour_hand, up=up)
+    assert (time.hour, time.minute) == (4, 0)
+    upright = decode_joint(minute, hour_hand)
+    assert (upright.hour, upright.minute) != (4, 0), "read against the crop's up it is off by the tilt"
+    # The same hands with the dial's 12 straight up are 4:02 or 4:03.
+    straight = decode_joint(minute, hour_hand, up=_peak(120, 0.0))
+    assert (straight.hour, round(straight.minute / 3)) == (4, 1)
+
+
+def test_a_doubtful_tilt_is_settled_by_what_the_hands_agree_on():
+    # The tilt head cannot tell 0 from 15 degrees, but only one of them puts the hour hand where the
+    # minute says it must be: turned back by 15 degrees, the hands would say the minute hand is at
+    # 37.5 and the hour hand at 10:10's place, 13.5 degrees short of 10:37's.
+    minute, hour_hand = _tilted_heads(10, 40, 0.0)
+    up = 0.5 * _peak(120, 0.0) + 0.5 * _peak(120, 15.0 / 3)
+    time = decode_joint(minute, hour_hand, up=up)
+    assert (time.hour, time.minute) == (10, 40)
+    posterior = time_posterior(minute, hour_hand, up=up)
+    assert posterior.sum() == pytest.approx(1.0)
+    assert time.confidence > 0.6, "the tilt that breaks the hands' agreement has no share"
+
+
+def test_without_a_tilt_head_the_hands_are_read_against_the_dial():
+    minute, hour_hand = _tilted_heads(7, 25, 0.0)
+    assert np.allclose(time_posterior(minute, hour_hand), time_posterior(minute, hour_hand, up=_peak(120, 0, 0.05)),
+                       atol=1e-3)  # fmt: skip

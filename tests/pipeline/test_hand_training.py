@@ -1,0 +1,64 @@
+"""The hand reader's training labels: every direction moves with the crop, as the pixels do."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.synth.clocks import perspective_warp
+from pipeline.synth.hand_training import seen_directions
+
+
+def _line_image(direction: float, *, side: int = 200, alpha: bool = False) -> np.ndarray:
+    """A grey disc with one dark line from its centre towards `direction` (degrees clockwise from up)."""
+    # Outside the disc: transparent, or white (neither reads as the line).
+    image = np.zeros((side, side, 4), np.uint8) if alpha else np.full((side, side, 3), 255, np.uint8)
+    centre = side // 2
+    cv2.circle(image, (centre, centre), side // 2 - 2, (170, 170, 170, 255)[: image.shape[2]], -1)
+    radians = math.radians(direction)
+    tip = (round(centre + 0.8 * centre * math.sin(radians)), round(centre - 0.8 * centre * math.cos(radians)))
+    cv2.line(image, (centre, centre), tip, (0, 0, 0, 255)[: image.shape[2]], 3)
+    return image
+
+
+def _drawn_direction(image: np.ndarray, centre: np.ndarray) -> float:
+    """Where the dark line points from `centre`, measured on the pixels: its farthest dark pixel."""
+    ys, xs = np.nonzero((image[..., :3].max(axis=2) < 60) & (image[..., 3] > 200 if image.shape[2] == 4 else True))
+    far = int(np.argmax(np.hypot(xs - centre[0], ys - centre[1])))
+    return math.degrees(math.atan2(xs[far] - centre[0], -(ys[far] - centre[1]))) % 360
+
+
+def _apart(a: float, b: float) -> float:
+    return min((a - b) % 360, (b - a) % 360)
+
+
+@pytest.mark.parametrize("minute", [0, 13, 42])
+def test_a_turned_and_squeezed_crop_moves_its_labels_as_it_moves_its_pixels(minute):
+    centre = (100.0, 100.0)
+    matrix = cv2.getRotationMatrix2D(centre, 25, 1.0)  # 25 degrees counter-clockwise
+    matrix = np.diag([0.7, 1.0]) @ matrix  # and squeezed across, as an oblique view
+    minute_seen, hour_seen, up_seen = seen_directions(matrix, centre, 4, minute)
+    moved = cv2.warpAffine(_line_image(minute * 6), matrix, (200, 200), borderValue=(255, 255, 255))
+    mapped_centre = matrix @ np.array([*centre, 1.0])
+    assert _apart(minute_seen, _drawn_direction(moved, mapped_centre)) < 2.5
+    moved_up = cv2.warpAffine(_line_image(0), matrix, (200, 200), borderValue=(255, 255, 255))
+    assert _apart(up_seen, _drawn_direction(moved_up, mapped_centre)) < 2.5
+    assert _apart(up_seen, 0) > 15, "the dial's 12 is turned with the crop"
+    hour_line = cv2.warpAffine(_line_image(120 + minute * 0.5), matrix, (200, 200), borderValue=(255, 255, 255))
+    assert _apart(hour_seen, _drawn_direction(hour_line, mapped_centre)) < 2.5
+
+
+def test_an_upright_crop_keeps_the_dial_directions():
+    assert seen_directions(np.eye(3), (50.0, 50.0), 10, 30) == pytest.approx((180.0, 315.0, 0.0))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_clock_seen_from_the_side_moves_its_labels_as_it_moves_its_pixels(seed):
+    image = _line_image(252, alpha=True)  # the minute hand at 42
+    warped, homography = perspective_warp(image, np.random.default_rng(seed), strength=0.2)
+    minute_seen = seen_directions(homography, (100.0, 100.0), 4, 42)[0]
+    mapped = cv2.perspectiveTransform(np.array([[[100.0, 100.0]]]), homography)[0, 0]
+    assert _apart(minute_seen, _drawn_direction(warped, mapped)) < 3
