@@ -69,13 +69,16 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
 # The hand reader's decode: "joint" uses both hands and the hour head; "hands" both hands only;
 # "plain" each head's argmax (see read/decode). Measured on the real validation split.
 HAND_DECODE = "joint"
-# How strongly the measured minute-hand profile sharpens the model's minute (0: not at all). The
-# network reads at 112 px, where a minute is 6 degrees; the polar profile of the crop finds the
-# long hand's direction more finely, and the model's own distribution keeps it from picking a
-# numeral or a shadow. Measured on the real validation split and on rendered crops: 2 helps the
-# first and costs the second nothing; stronger helps real photographs more but hurts rendered ones
-# (models/README.md).
+# How strongly the measured minute-hand profile sharpens the model's minute (0: not at all), for
+# networks that read the hands against the dial's 12. The network reads at 112 px, where a minute
+# is 6 degrees; the polar profile of the crop finds the long hand's direction more finely, and the
+# model's own distribution keeps it from picking a numeral or a shadow. Measured on the real
+# validation split and on rendered crops: 2 helps the first and costs the second nothing; stronger
+# helps real photographs more but hurts rendered ones (models/README.md). A network that reads the
+# dial's tilt finds the hands against the crop's up more finely itself, and the profile only
+# costs it: 0 there (real split 0.843 at 0, 0.806 at 2).
 GEOMETRY_MINUTE_WEIGHT = 2.0
+TILT_GEOMETRY_MINUTE_WEIGHT = 0.0
 # Each crop is read again turned by these angles (degrees, counter-clockwise on screen), and those
 # readings' hand distributions, turned back, are multiplied in. The network reads hands against
 # the image's up more than against the dial's numerals, and a slightly tilted dial is the common
@@ -112,6 +115,8 @@ class ClockReader:
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
         self.turned_views = turned_views
+        tilt = getattr(model, "architecture", "polar") == hand_net.TILT_ARCHITECTURE
+        self.geometry_weight = TILT_GEOMETRY_MINUTE_WEIGHT if tilt else GEOMETRY_MINUTE_WEIGHT
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
         return [crop_clock(image, box, self.input_size) for image, box in zip(images, boxes, strict=True)]
@@ -178,7 +183,8 @@ class ClockReader:
             return []
         if self.hands:
             outputs = self.hand_probabilities(crops)
-            return [hand_reading({key: value[index] for key, value in outputs.items()}, HAND_DECODE, crop)
+            return [hand_reading({key: value[index] for key, value in outputs.items()}, HAND_DECODE, crop,
+                                 self.geometry_weight)
                     for index, crop in enumerate(crops)]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
@@ -237,18 +243,18 @@ def minute_hand_likelihood(crop: np.ndarray, weight: float = GEOMETRY_MINUTE_WEI
     return np.exp(weight * (per_minute - per_minute.max()))
 
 
-def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE,
-                 crop: np.ndarray | None = None) -> Reading:  # fmt: skip
+def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE, crop: np.ndarray | None = None,
+                 geometry_weight: float = GEOMETRY_MINUTE_WEIGHT) -> Reading:  # fmt: skip
     """The hand reader's answer for one crop. Its confidence is the probability that the time is
     right within a minute, times the probability that the crop is the kind it is read as: a crop
     the model takes for no clock at all reads with a confidence near 0. With the crop, the
-    minute is sharpened by the measured hand profile (see GEOMETRY_MINUTE_WEIGHT)."""
+    minute is sharpened by the measured hand profile by `geometry_weight` (see GEOMETRY_MINUTE_WEIGHT)."""
     from pipeline.read.hand_net import KINDS as HAND_KINDS
 
     kind_probability = probabilities["kind"]
     minute = probabilities["minute"]
-    if crop is not None and decode != "plain":
-        minute = minute * minute_hand_likelihood(crop)
+    if crop is not None and decode != "plain" and geometry_weight:
+        minute = minute * minute_hand_likelihood(crop, geometry_weight)
         minute = minute / max(float(minute.sum()), 1e-12)
     if decode == "plain":
         time = dial_decode.decode_plain(minute, probabilities["hour"])

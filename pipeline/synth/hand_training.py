@@ -435,9 +435,10 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
 
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright
-    and turned views) and decoded each way: `top1` is the decode the reader uses (joint, minute
-    sharpened by the hand profile), `top1_joint_model_only` the joint decode of the network
-    alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands` the two hands without the hour head."""
+    and turned views) and decoded each way: `top1` is the decode the reader uses (joint, the
+    minute sharpened by the hand profile as far as that kind of network's reader sharpens it),
+    `top1_joint_model_only` the joint decode of the network alone, `top1_plain` the plain 12 + 60
+    argmax, `top1_hands` the two hands without the hour head."""
     from pipeline.clock_time import minutes_apart
     from pipeline.geometry import Box
     from pipeline.labels import read_labels
@@ -450,7 +451,8 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
                                 Box(*row.box) if row.box else None, INPUT_SIZE))  # fmt: skip
 
     def evaluate(model: nn.Module) -> dict[str, float]:
-        outputs = ClockReader(None, model=model).hand_probabilities(crops)
+        reader = ClockReader(None, model=model)
+        outputs = reader.hand_probabilities(crops)
         scores: dict[str, float] = {"n": len(rows)}
         variants = (("joint", True, "top1"), ("joint", False, "top1_joint_model_only"), ("plain", False, "top1_plain"),
                     ("hands", False, "top1_hands"))  # fmt: skip
@@ -458,7 +460,8 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
             right = 0
             for index, row in enumerate(rows):
                 probabilities = {name: value[index] for name, value in outputs.items()}
-                reading = hand_reading(probabilities, decode, crops[index] if with_geometry else None)
+                reading = hand_reading(probabilities, decode, crops[index] if with_geometry else None,
+                                       reader.geometry_weight)  # fmt: skip
                 right += minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
             scores[key] = round(right / max(1, len(rows)), 4)
         return scores

@@ -62,6 +62,9 @@ def test_read_clock_draws_the_hands_it_found(labelled, tmp_path):
     image = cv2.imread(str(picture))
     assert image is not None and image.shape[0] == image.shape[1] >= 256
     assert reading["kind"] in {"analog", "digital"} and 0 <= reading["confidence"] <= 1
+    # The committed reader reads the dial's tilt: its 12 is drawn, green, with its ring of ticks.
+    green = np.all(np.abs(image.astype(int) - (80, 220, 80)) < 30, axis=2)
+    assert int(green.sum()) > 30
 
 
 @pytest.fixture
