@@ -36,12 +36,6 @@ def at_positions(distribution: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return distribution[lower % bins] * (1 - share) + distribution[(lower + 1) % bins] * share
 
 
-def hour_hand_probability(hour_hand: np.ndarray, dial_minutes: np.ndarray) -> np.ndarray:
-    """The hour-hand head's probability at the angle of each time (minutes after 12:00 on the
-    dial), interpolated between its bins, which wrap around."""
-    return at_positions(hour_hand, dial_minutes * len(hour_hand) / DIAL_MINUTES)
-
-
 # Tilts less likely than this share of the likeliest are not scored (they change nothing).
 _UNLIKELY_TILT = 1e-3
 

@@ -11,7 +11,7 @@ What it predicts, from one square crop around a clock:
 A network that reads the tilt reads every direction against the crop's own up (0 = straight up,
 clockwise): where each hand points and where the dial's 12 is. A hand is a line, found where it
 is; the dial's 12 is found from the numerals and the case. The time is what the hands say once
-the dial is turned upright (decode.time_posterior_tilted). The first networks read the hands
+the dial is turned upright (decode.time_posterior). The first networks read the hands
 against the dial's 12 directly, and learned instead to read them against the crop's up: a
 rendered clock turned by a few degrees read wrong by a minute or two (models/README.md).
 Angles are learned with cyclic soft labels (see hand_training). Features are the pooled last
@@ -49,7 +49,6 @@ class HandReaderNet(nn.Module):
         # `width` is unused: it keeps the signature checkpoints.load_checkpoint calls with.
         super().__init__()
         self.width = width
-        self.reads_tilt = reads_tilt
         self.architecture = TILT_ARCHITECTURE if reads_tilt else ARCHITECTURE
         self.backbone = Backbone(pretrained=pretrained)
         self.where = nn.Sequential(nn.Conv2d(FEATURES, _MAP_CHANNELS, 1), nn.ReLU(inplace=True), nn.Flatten())

@@ -110,12 +110,13 @@ class ClockReader:
             }
             model, _ = load_checkpoint(checkpoint, builders, device=device)
         self.model = model
-        self.hands = getattr(model, "architecture", "polar") in hand_net.ARCHITECTURES
+        architecture = getattr(model, "architecture", "polar")
+        self.hands = architecture in hand_net.ARCHITECTURES
         self.input_size = hand_net.INPUT_SIZE if self.hands else INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
         self.turned_views = turned_views
-        tilt = getattr(model, "architecture", "polar") == hand_net.TILT_ARCHITECTURE
+        tilt = architecture == hand_net.TILT_ARCHITECTURE
         self.geometry_weight = TILT_GEOMETRY_MINUTE_WEIGHT if tilt else GEOMETRY_MINUTE_WEIGHT
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:

@@ -39,7 +39,6 @@ from pipeline.read.hand_net import (
     INPUT_SIZE,
     KINDS,
     MINUTE_BINS,
-    TILT_ARCHITECTURE,
     UP_BINS,
     HandReaderNet,
     to_tensor,
@@ -266,7 +265,8 @@ class Sample:
     kind: int
     hour: int  # -1 where there is no dial to read
     minute: int
-    # Where the minute hand, the hour hand and the dial's 12 point in the crop (seen_directions).
+    # Where the minute hand, the hour hand and the dial's 12 point in the crop (seen_directions);
+    # unused (masked out of the loss) where there is no dial.
     directions: tuple[float, ...] = (0.0, 0.0, 0.0)
 
 
@@ -341,7 +341,7 @@ def losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> 
         return kind
     soft = lambda key: -(batch[key][dial] * outputs[key][dial].log_softmax(1)).sum(1).mean()  # noqa: E731
     hour = nn.functional.cross_entropy(outputs["hour"][dial], batch["hour"][dial], label_smoothing=0.05)
-    return 0.5 * kind + hour + soft("minute") + soft("hour_hand") + (soft("up") if "up" in outputs else 0)
+    return 0.5 * kind + hour + soft("minute") + soft("hour_hand") + soft("up")
 
 
 @dataclass
@@ -380,13 +380,11 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
             optimizer.load_state_dict(state["optimizer"])
             step, best, history, best_step = state["step"], state["best"], state["history"], state["best_step"]
         else:  # a saved checkpoint: start from its weights
+            # A network that read the hands against the dial's 12 has no tilt head: it starts afresh.
             weights = {key: value.float() for key, value in state["state_dict"].items()}
-            if state.get("architecture") == TILT_ARCHITECTURE:
-                model.load_state_dict(weights)
-            else:  # a network that read hands against the dial's 12: its tilt head starts afresh
-                missing, unexpected = model.load_state_dict(weights, strict=False)
-                if unexpected or any(not key.startswith("up.") for key in missing):
-                    raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
+            missing, unexpected = model.load_state_dict(weights, strict=False)
+            if unexpected or any(not key.startswith("up.") for key in missing):
+                raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
     warmup = 200
 
     def rate(at: int) -> float:

@@ -92,7 +92,7 @@ def test_a_turned_dial_is_read_against_its_own_twelve():
     assert (upright.hour, upright.minute) != (4, 0), "read against the crop's up it is off by the tilt"
     # The same hands with the dial's 12 straight up are 4:02 or 4:03.
     straight = decode_joint(minute, hour_hand, up=_peak(120, 0.0))
-    assert (straight.hour, round(straight.minute / 3)) == (4, 1)
+    assert straight.hour == 4 and straight.minute in (2, 3)
 
 
 def test_a_doubtful_tilt_is_settled_by_what_the_hands_agree_on():
