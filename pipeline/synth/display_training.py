@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from pipeline.clock_time import minutes_apart
+from pipeline.read.checkpoints import load_checkpoint
 from pipeline.read.display_reader import (
     DISPLAY_SIZE,
     MARKERS,
@@ -55,18 +57,36 @@ def _loss(outputs: dict[str, torch.Tensor], places: torch.Tensor, marker: torch.
 
 def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.ndarray], *, seed: int, epochs: int,
                          batch_size: int = 128, width: int = 32, learning_rate: float = 3e-3,
+                         initial: Path | None = None,
+                         save: Callable[[DisplayReaderNet, TrainingRecord], None] | None = None,
                          log: Callable[[str], None] = print,
                          ) -> tuple[DisplayReaderNet, TrainingRecord]:  # fmt: skip
+    """Train for `epochs` over the rendered set, from `initial`'s weights (a display checkpoint:
+    its width is kept) or afresh. After each epoch that validates better than any before,
+    `save(model, record)` is called, so a long run leaves its best epoch behind as it goes.
+    Returns the model of the last epoch and its record."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = DisplayReaderNet(width)
+    if initial is not None:
+        model, _ = load_checkpoint(initial, DisplayReaderNet, device="cpu")
+        model.train()
+    else:
+        model = DisplayReaderNet(width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     count = len(train["images"])
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=learning_rate, total_steps=epochs * math.ceil(count / batch_size), pct_start=0.15
     )
     started = time.monotonic()
-    loss_value = float("nan")
+    loss_value, best = float("nan"), -1.0
+
+    def record(validation_scores: dict[str, float]) -> TrainingRecord:
+        return TrainingRecord(
+            seed=seed, train_count=count, epochs=epochs, batch_size=batch_size, width=model.width,
+            learning_rate=learning_rate, seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
+            validation=validation_scores, initial_checkpoint=str(initial) if initial else None,
+        )  # fmt: skip
+
     for epoch in range(epochs):
         model.train()
         total, seen = 0.0, 0
@@ -83,16 +103,13 @@ def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.
             total += loss.item() * len(chosen)
             seen += len(chosen)
         loss_value = total / seen
-        scores = json.dumps(evaluate_display(model, validation))
-        log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {scores}, "
+        scores = evaluate_display(model, validation)
+        log(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.3f}, validation {json.dumps(scores)}, "
             f"{time.monotonic() - started:.0f} s")  # fmt: skip
-    record = TrainingRecord(
-        seed=seed, train_count=count, epochs=epochs, batch_size=batch_size, width=model.width,
-        learning_rate=learning_rate,
-        seconds=round(time.monotonic() - started), final_loss=round(loss_value, 4),
-        validation=evaluate_display(model, validation),
-    )  # fmt: skip
-    return model, record
+        if save is not None and scores["top1"] > best:
+            best = scores["top1"]
+            save(model, dataclasses.replace(record(scores), epochs=epoch + 1))
+    return model, record(evaluate_display(model, validation))
 
 
 @torch.no_grad()

@@ -46,13 +46,41 @@ def test_a_close_up_that_no_detector_finds_gets_the_centred_square_when_the_read
     assert found[1][0].confidence == 0.99
 
 
+class SureOnlyOfTheEnclosingSquare:
+    """P(no clock) low only for the square around the whole frame: a dial the frame cuts off."""
+
+    def __call__(self, frames, boxes):
+        return np.array(
+            [0.02 if box.width == max(frame.shape[:2]) else 0.6 for frame, box in zip(frames, boxes, strict=True)]
+        )
+
+
+def test_a_dial_that_overflows_the_frame_gets_the_square_around_the_whole_frame():
+    detector = SecondLookDetector(FindsNothing(), FindsNothing(), SureOnlyOfTheEnclosingSquare())
+    found = detector.find([frame(220)])
+    # 128 x 72: the square reaches 28 px past the top and the bottom.
+    assert [clock.box for clock in found[0]] == [Box(0, -28, 128, 128)]
+    assert found[0][0].confidence == 0.98
+
+
+def test_when_both_squares_pass_the_one_surer_of_a_clock_is_kept():
+    def kind(frames, boxes):
+        return np.array(
+            [0.04 if box.width == min(frame.shape[:2]) else 0.01 for frame, box in zip(frames, boxes, strict=True)]
+        )
+
+    found = SecondLookDetector(FindsNothing(), FindsNothing(), kind).find([frame(220)])
+    assert [clock.box for clock in found[0]] == [Box(0, -28, 128, 128)]
+
+
 def test_frames_of_one_view_are_looked_at_once_and_share_the_answer():
     kind = KindHead()
     detector = SecondLookDetector(FindsNothing(), FindsNothing(), kind)
     dial = frame(220)
     found = detector.find([dial, dial.copy(), dial.copy(), frame(30, seed=3)])
     assert [len(clocks) for clocks in found] == [1, 1, 1, 0]
-    assert len(kind.calls) == 1 and len(kind.calls[0]) == 2  # one look for the dial's run, one for the scene
+    # One look for the dial's run and one for the scene, each in both squares.
+    assert len(kind.calls) == 1 and len(kind.calls[0]) == 4
 
 
 def test_frames_with_a_box_and_a_switched_off_look_are_left_alone():
@@ -60,7 +88,7 @@ def test_frames_with_a_box_and_a_switched_off_look_are_left_alone():
     found = SecondLookDetector(FindsInFirst(), FindsNothing(), kind).find([frame(220), frame(30, seed=4)])
     assert [clock.box for clock in found[0]] == [Box(10, 10, 20, 20)]  # COCO's box, no whole-frame box beside it
     assert found[1] == []
-    assert [len(call) for call in kind.calls] == [1]  # only the empty frame was looked at
+    assert [len(call) for call in kind.calls] == [2]  # only the empty frame was looked at (in both squares)
     kind = KindHead()
     off = SecondLookDetector(FindsNothing(), FindsNothing(), kind, whole_frame_look=False)
     assert off.find([frame(220)]) == [[]]

@@ -21,8 +21,8 @@ class Command(BaseCommand):
     help = (
         "Fine-tune the clock reader (ImageNet EfficientNet-Lite0) on the real clocks of --real-clocks and on "
         "rendered clocks set into the photographs of --backgrounds, validating on the real validation split; "
-        "--init continues a run from its .state file. With --display, train the digital-display recognizer; "
-        "with --polar, the older polar reader on rendered crops."
+        "--init continues a run from its .state file. With --display, train the digital-display recognizer "
+        "(--init: from a display checkpoint's weights); with --polar, the older polar reader on rendered crops."
     )
     requires_system_checks = []
 
@@ -102,14 +102,15 @@ class Command(BaseCommand):
                                       "validation": record.validation}))  # fmt: skip
 
     def _rendered_only(self, options: dict, command: str) -> None:
-        if options["display"] and options["init"]:
-            raise CommandError("--init continues the clock reader's training; the display recognizer starts afresh")
         if options["display"]:
             from pipeline.synth.display_training import render_display_set as render
             from pipeline.synth.display_training import train_display_reader as train
 
             out = options["out"] or Path(settings.DISPLAY_READER_WEIGHTS)
-            extra = {}
+            # Each epoch that validates better than those before is written as the run goes, so the
+            # checkpoint is the run's best epoch, not its last.
+            extra = {"initial": options["init"],
+                     "save": lambda model, record: save_checkpoint(model, record, out, command)}  # fmt: skip
         else:
             from pipeline.synth.reader_training import render_reader_set as render
             from pipeline.synth.reader_training import train_reader as train
@@ -129,5 +130,6 @@ class Command(BaseCommand):
             batch_size=options["batch_size"] or 128, width=options["width"],
             learning_rate=options["learning_rate"] or 3e-3, log=self.stdout.write, **extra,
         )  # fmt: skip
-        save_checkpoint(model, record, out, command)
+        if not options["display"]:
+            save_checkpoint(model, record, out, command)
         self.stdout.write(json.dumps({"checkpoint": str(out), **record.__dict__}))
