@@ -6,7 +6,8 @@ minute head finds its minute and how likely the hour-hand head finds the angle t
 the hour hand at, and the best time wins. Reading the hour on its own is what turns 6:51 into
 5:51 (the hour hand has nearly reached 7, so an hour classifier hesitates between 6 and 7); here
 the minute says which side of the hour the hand must be on. Where the network also says how the
-dial is turned (hand_net `up`), the hands are read against the turned dial. A plain decode (the
+dial is turned (hand_net `up`), the hands are read against the turned dial, and where it says how
+the dial is seen from the side (`squeeze`), against the squeezed one. A plain decode (the
 argmax of the hour and minute heads) is kept to measure against.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from pipeline.read.dial_geometry import seen_degrees, squeeze_matrix
 
 DIAL_MINUTES = 720
 _FLOOR = 1e-6  # so that a zero probability is a large penalty, not minus infinity
@@ -41,25 +44,32 @@ _UNLIKELY_TILT = 1e-3
 
 
 def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
-                   up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                   up: np.ndarray | None = None, squeeze: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The probability of each of the 720 dial times, from the minute head (60), the hour-hand
     head (any number of bins around the dial) and, if given, the plain hour head (12).
 
     With `up` (where the dial's 12 points: bins clockwise from the crop's up), the hand heads
     are read against the crop's up: a time is scored at every tilt of the dial, the hands it
     puts where that tilt turns them, and the tilts are summed over, each as likely as `up` says.
-    Without it the hands are read against the dial's 12 (no tilt)."""
+    Without it the hands are read against the dial's 12 (no tilt). With `squeeze` (the dial's
+    oblique squeeze, read/dial_geometry), every direction on the turned dial is squeezed as the
+    crop shows it, the dial's 12 included, before it is looked up."""
     dial = np.arange(DIAL_MINUTES)
+    stretch = None if squeeze is None else squeeze_matrix(squeeze)
     if up is None:
         tilts, tilt_scores = np.zeros(1), np.zeros(1)
     else:
-        likely = np.flatnonzero(up >= up.max() * _UNLIKELY_TILT)
-        tilts, tilt_scores = likely * 360 / len(up), np.log(up[likely] + _FLOOR)
-    minute_degrees = (dial % 60) * 6.0
-    hour_degrees = dial * 0.5
-    turned = tilts[:, None]
-    scores = (np.log(at_positions(minute, (minute_degrees + turned) * len(minute) / 360) + _FLOOR)
-              + np.log(at_positions(hour_hand, (hour_degrees + turned) * len(hour_hand) / 360) + _FLOOR)
+        every_tilt = np.arange(len(up)) * 360 / len(up)
+        seen_up = every_tilt if stretch is None else seen_degrees(stretch, every_tilt)
+        up_at_tilt = at_positions(up, seen_up * len(up) / 360)
+        likely = np.flatnonzero(up_at_tilt >= up_at_tilt.max() * _UNLIKELY_TILT)
+        tilts, tilt_scores = every_tilt[likely], np.log(up_at_tilt[likely] + _FLOOR)
+    minute_degrees = (dial % 60) * 6.0 + tilts[:, None]
+    hour_degrees = dial * 0.5 + tilts[:, None]
+    if stretch is not None:
+        minute_degrees, hour_degrees = seen_degrees(stretch, minute_degrees), seen_degrees(stretch, hour_degrees)
+    scores = (np.log(at_positions(minute, minute_degrees * len(minute) / 360) + _FLOOR)
+              + np.log(at_positions(hour_hand, hour_degrees * len(hour_hand) / 360) + _FLOOR)
               + tilt_scores[:, None])  # fmt: skip
     if hour is not None:
         scores = scores + np.log(hour[dial // 60] + _FLOOR)[None, :]
@@ -69,10 +79,10 @@ def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray |
 
 
 def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
-                 up: np.ndarray | None = None) -> DialTime:  # fmt: skip
+                 up: np.ndarray | None = None, squeeze: np.ndarray | None = None) -> DialTime:  # fmt: skip
     """The most likely time, and the probability mass within a minute of it (which is what
     top1 counts as right)."""
-    posterior = time_posterior(minute, hour_hand, hour, up)
+    posterior = time_posterior(minute, hour_hand, hour, up, squeeze)
     best = int(posterior.argmax())
     near = posterior[[(best - 1) % DIAL_MINUTES, best, (best + 1) % DIAL_MINUTES]].sum()
     return DialTime(hour=best // 60, minute=best % 60, confidence=float(near))

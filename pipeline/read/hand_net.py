@@ -6,7 +6,9 @@ What it predicts, from one square crop around a clock:
 - `hour_hand`: where the hour hand points, 120 bins of 3 degrees (6 minutes of the dial), so it
   says how far past its hour the hand has moved, which is what tells 6:51 from 5:51;
 - `hour`: the hour, 12 classes: the plain formulation, kept to measure the hands one against;
-- `up` (networks that read the tilt): where the dial's 12 points, 120 bins of 3 degrees.
+- `up` (networks that read the tilt): where the dial's 12 points, 120 bins of 3 degrees;
+- `squeeze` (networks that read the squeeze): how an oblique dial is squeezed, the vector of
+  read/dial_geometry, regressed (2 numbers, not a distribution).
 
 A network that reads the tilt reads every direction against the crop's own up (0 = straight up,
 clockwise): where each hand points and where the dial's 12 is. A hand is a line, found where it
@@ -41,15 +43,21 @@ _MAP_SIDE = 4  # about INPUT_SIZE / 32
 # the dial's tilt read beside them.
 ARCHITECTURE = "efficientnet-lite0-hands"
 TILT_ARCHITECTURE = "efficientnet-lite0-hands-tilt"
-ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE)
+# ... and also how an oblique dial is squeezed.
+SQUEEZE_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze"
+ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE)
+# Heads whose outputs are numbers, not logits of a distribution.
+REGRESSED_HEADS = ("squeeze",)
 
 
 class HandReaderNet(nn.Module):
-    def __init__(self, width: int = 0, *, pretrained: bool = True, reads_tilt: bool = True) -> None:
+    def __init__(self, width: int = 0, *, pretrained: bool = True, reads_tilt: bool = True,
+                 reads_squeeze: bool = True) -> None:  # fmt: skip
         # `width` is unused: it keeps the signature checkpoints.load_checkpoint calls with.
         super().__init__()
+        reads_squeeze = reads_squeeze and reads_tilt
         self.width = width
-        self.architecture = TILT_ARCHITECTURE if reads_tilt else ARCHITECTURE
+        self.architecture = SQUEEZE_ARCHITECTURE if reads_squeeze else TILT_ARCHITECTURE if reads_tilt else ARCHITECTURE
         self.backbone = Backbone(pretrained=pretrained)
         self.where = nn.Sequential(nn.Conv2d(FEATURES, _MAP_CHANNELS, 1), nn.ReLU(inplace=True), nn.Flatten())
         features = FEATURES + _MAP_CHANNELS * _MAP_SIDE * _MAP_SIDE
@@ -59,6 +67,7 @@ class HandReaderNet(nn.Module):
         self.minute = nn.Linear(512, MINUTE_BINS)
         self.hour_hand = nn.Linear(512, HOUR_HAND_BINS)
         self.up = nn.Linear(512, UP_BINS) if reads_tilt else None
+        self.squeeze = nn.Linear(512, 2) if reads_squeeze else None
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: N x 3 x INPUT_SIZE x INPUT_SIZE, RGB in [0, 1]. Logits per head."""
@@ -74,4 +83,6 @@ class HandReaderNet(nn.Module):
         }
         if self.up is not None:
             heads["up"] = self.up(features)
+        if self.squeeze is not None:
+            heads["squeeze"] = self.squeeze(features)
         return heads

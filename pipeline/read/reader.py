@@ -24,6 +24,7 @@ import numpy as np
 
 from pipeline.geometry import Box
 from pipeline.read import decode as dial_decode
+from pipeline.read.dial_geometry import turned_squeeze
 from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, crop_display
 from pipeline.read.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
 
@@ -105,7 +106,10 @@ class ClockReader:
             # The ImageNet weights are not loaded first: the checkpoint's replace them all.
             builders = {
                 hand_net.ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False, reads_tilt=False),
-                hand_net.TILT_ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
+                hand_net.TILT_ARCHITECTURE: lambda width: hand_net.HandReaderNet(
+                    width, pretrained=False, reads_squeeze=False
+                ),
+                hand_net.SQUEEZE_ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
                 "polar": ClockReaderNet,
             }
             model, _ = load_checkpoint(checkpoint, builders, device=device)
@@ -116,7 +120,7 @@ class ClockReader:
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
         self.turned_views = turned_views
-        tilt = architecture == hand_net.TILT_ARCHITECTURE
+        tilt = architecture in (hand_net.TILT_ARCHITECTURE, hand_net.SQUEEZE_ARCHITECTURE)
         self.geometry_weight = TILT_GEOMETRY_MINUTE_WEIGHT if tilt else GEOMETRY_MINUTE_WEIGHT
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
@@ -144,9 +148,11 @@ class ClockReader:
         return self.probabilities(self.crops(images, list(boxes)))["kind"][:, hand_net.KINDS.index("none")]
 
     def probabilities(self, crops: list[np.ndarray], batch_size: int = 64) -> dict[str, np.ndarray]:
-        """Each head's softmax for RGB uint8 crops of the model's input size, in batches."""
+        """Each head's softmax for RGB uint8 crops of the model's input size, in batches (a
+        regressed head's numbers as they are)."""
         import torch
 
+        from pipeline.read.hand_net import REGRESSED_HEADS
         from pipeline.read.hand_net import to_tensor as hand_tensor
 
         parts: dict[str, list[np.ndarray]] = {}
@@ -155,22 +161,26 @@ class ClockReader:
             for start in range(0, len(crops), batch_size):
                 batch = hand_tensor(crops[start : start + batch_size]).to(self.device, dtype)
                 for key, logits in self.model(batch).items():
-                    parts.setdefault(key, []).append(logits.float().softmax(1).cpu().numpy())
+                    values = logits.float() if key in REGRESSED_HEADS else logits.float().softmax(1)
+                    parts.setdefault(key, []).append(values.cpu().numpy())
         return {key: np.concatenate(value) for key, value in parts.items()}
 
     def hand_probabilities(self, crops: list[np.ndarray]) -> dict[str, np.ndarray]:
         """The hand reader's heads for each crop, read upright and turned by each of
         `turned_views`: each view's hand distributions turned back to the upright dial, and the
-        views' distributions combined by their geometric mean (each view a vote of confidence)."""
+        views' distributions combined by their geometric mean (each view a vote of confidence);
+        the squeeze, turned back too, by its mean."""
         views = [self.probabilities(crops)]
         for degrees in self.turned_views:
             turned = self.probabilities([turn(crop, degrees) for crop in crops])
-            views.append({key: turn_back(value, degrees) if key in _HAND_HEADS else value
-                          for key, value in turned.items()})  # fmt: skip
+            views.append({key: _turned_back(key, value, degrees) for key, value in turned.items()})
         if len(views) == 1:
             return views[0]
         combined = {}
         for key in views[0]:
+            if key == "squeeze":
+                combined[key] = np.mean([view[key] for view in views], axis=0)
+                continue
             log_mean = np.mean([np.log(view[key] + 1e-6) for view in views], axis=0)
             weights = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
             combined[key] = weights / weights.sum(axis=1, keepdims=True)
@@ -203,6 +213,15 @@ class ClockReader:
 
 # The heads that say where something on the dial points, and so turn with the crop.
 _HAND_HEADS = ("minute", "hour_hand", "up")
+
+
+def _turned_back(head: str, values: np.ndarray, degrees: float) -> np.ndarray:
+    """A head's outputs for a crop turned `degrees`, as they would be for the crop itself."""
+    if head in _HAND_HEADS:
+        return turn_back(values, degrees)
+    if head == "squeeze":
+        return turned_squeeze(values, degrees)
+    return values
 
 
 def turn(crop: np.ndarray, degrees: float) -> np.ndarray:
@@ -261,7 +280,8 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
         time = dial_decode.decode_plain(minute, probabilities["hour"])
     else:
         hour = probabilities["hour"] if decode == "joint" else None
-        time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour, probabilities.get("up"))
+        time = dial_decode.decode_joint(minute, probabilities["hour_hand"], hour, probabilities.get("up"),
+                                        probabilities.get("squeeze"))  # fmt: skip
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
         confidence = float(kind_probability[HAND_KINDS.index("digital")]) * UNREAD_DISPLAY_CONFIDENCE

@@ -97,7 +97,7 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path,
     assert [entry["step"] for entry in entries[:2]] == [1, 2]
     assert entries[0]["n"] == 2, "the irsural-style photographs are the validation split"
     saved = torch.load(out, weights_only=False)
-    assert saved["architecture"] == "efficientnet-lite0-hands-tilt", "new runs read the dial's tilt"
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze", "new runs read the tilt and squeeze"
     assert "--seed 3" in saved["command"]
     state = tmp_path / "var" / "train_reader" / "reader.pt.state"
     assert state.exists() and not out.with_name("reader.pt.state").exists(), "the 50 MB state stays under var/"
@@ -108,7 +108,7 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path,
     assert torch.load(state, weights_only=False)["step"] == 3
 
 
-def test_train_reader_starts_a_tilt_reader_from_one_that_read_the_dial(tiny_real_data, tmp_path, settings):
+def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data, tmp_path, settings):
     from pipeline.read.checkpoints import save_checkpoint
     from pipeline.read.hand_net import HandReaderNet
     from pipeline.read.reader import ClockReader
@@ -126,10 +126,21 @@ def test_train_reader_starts_a_tilt_reader_from_one_that_read_the_dial(tiny_real
                  "--init", str(tmp_path / "older.pt"), "--learning-rate", "1e-9", "--out", str(out),
                  stdout=StringIO())  # fmt: skip
     saved = torch.load(out, weights_only=False)
-    assert saved["architecture"] == "efficientnet-lite0-hands-tilt"
-    assert "up.weight" in saved["state_dict"], "the tilt head starts afresh"
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze"
+    assert "up.weight" in saved["state_dict"] and "squeeze.weight" in saved["state_dict"], "new heads start afresh"
     kept = older.state_dict()["minute.weight"].half().float()
     assert torch.allclose(saved["state_dict"]["minute.weight"].float(), kept, atol=1e-3), "the rest is carried over"
+    # A reader of the tilt (the kind before the squeeze) still reads, and seeds the new kind with its tilt head.
+    tilt = HandReaderNet(pretrained=False, reads_squeeze=False)
+    save_checkpoint(tilt, record, tmp_path / "tilt.pt", "python manage.py train_reader --seed 1")
+    assert "squeeze" not in ClockReader(tmp_path / "tilt.pt").probabilities([np.zeros((112, 112, 3), np.uint8)])
+    call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
+                 str(backgrounds), "--validation", str(tmp_path / "validation"), "--batch-size", "4",
+                 "--init", str(tmp_path / "tilt.pt"), "--learning-rate", "1e-9", "--out", str(out),
+                 stdout=StringIO())  # fmt: skip
+    saved = torch.load(out, weights_only=False)
+    kept = tilt.state_dict()["up.weight"].half().float()
+    assert torch.allclose(saved["state_dict"]["up.weight"].float(), kept, atol=1e-3), "the tilt head is carried over"
     not_a_reader = tmp_path / "other.pt"
     torch.save({"state_dict": {"something.weight": torch.zeros(2)}, "architecture": "polar"}, not_a_reader)
     with pytest.raises(ValueError, match="does not hold a hand reader"):

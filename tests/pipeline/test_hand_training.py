@@ -62,3 +62,55 @@ def test_a_clock_seen_from_the_side_moves_its_labels_as_it_moves_its_pixels(seed
     minute_seen = seen_directions(homography, (100.0, 100.0), 4, 42)[0]
     mapped = cv2.perspectiveTransform(np.array([[[100.0, 100.0]]]), homography)[0, 0]
     assert _apart(minute_seen, _drawn_direction(warped, mapped)) < 3
+
+
+def _ellipse_of_the_rim(image: np.ndarray) -> tuple[float, float]:
+    """The drawn disc's outline as the pixels show it: its short-to-long axis ratio and the
+    short axis's angle (degrees from x towards y, modulo 180)."""
+    disc = (image[..., :3].max(axis=2) < 200) & (image[..., 3] > 128 if image.shape[2] == 4 else True)
+    contours, _ = cv2.findContours(disc.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    (_, _), (width, height), angle = cv2.fitEllipse(max(contours, key=len))
+    # OpenCV's angle turns the first axis (width) from x towards y.
+    short_angle = angle if width < height else angle + 90
+    return min(width, height) / max(width, height), short_angle % 180
+
+
+def _squeeze_seen(label: tuple[float, float]) -> tuple[float, float]:
+    a, b = label
+    return 1 - math.hypot(a, b), math.degrees(math.atan2(b, a)) / 2 % 180
+
+
+def _axes_apart(a: float, b: float) -> float:
+    return min((a - b) % 180, (b - a) % 180)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_the_squeeze_label_of_a_rendered_clock_is_the_ellipse_its_pixels_show(seed):
+    from pipeline.read.dial_geometry import local_map, squeeze_of
+
+    image = _line_image(0, alpha=True)
+    warped, homography = perspective_warp(image, np.random.default_rng(seed), strength=0.2)
+    ratio, axis = _squeeze_seen(squeeze_of(local_map(homography, (100.0, 100.0))))
+    drawn_ratio, drawn_axis = _ellipse_of_the_rim(warped)
+    # The label is the map at the centre; a perspective's rim is a little off an ellipse's.
+    assert ratio == pytest.approx(drawn_ratio, abs=0.05)
+    if ratio < 0.9:  # a nearly round rim has no axis to speak of
+        assert _axes_apart(axis, drawn_axis) < 8
+
+
+def test_the_squeeze_label_of_a_recropped_frontal_dial_is_the_ellipse_its_pixels_show():
+    from pipeline.read.dial_geometry import squeeze_of
+    from pipeline.synth.hand_training import _Base, _recrop
+
+    base = _Base(_line_image(0)[..., :3].copy(), (100.0, 100.0), 98.0, 0, 0)
+    rng = np.random.default_rng(0)
+    squeezed = 0
+    for _ in range(40):
+        crop, matrix = _recrop(base, rng)
+        ratio, axis = _squeeze_seen(squeeze_of(matrix[:, :2]))
+        drawn_ratio, drawn_axis = _ellipse_of_the_rim(crop)
+        assert ratio == pytest.approx(drawn_ratio, abs=0.04)
+        if ratio < 0.9:
+            squeezed += 1
+            assert _axes_apart(axis, drawn_axis) < 6
+    assert squeezed >= 3, "some re-crops are oblique views"
