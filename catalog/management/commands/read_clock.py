@@ -82,7 +82,8 @@ class Command(BaseCommand):
         heads = reader.hand_probabilities([crop]) if reader.hands else {}
         label = f"{reading} {reading.confidence:.2f} {reading.method}"
         picture = draw_reading(crop, reading.hour, reading.minute, label, heads.get("minute", [None])[0],
-                               heads.get("hour_hand", [None])[0], heads.get("up", [None])[0])  # fmt: skip
+                               heads.get("hour_hand", [None])[0], heads.get("up", [None])[0],
+                               heads.get("squeeze", [None])[0])  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
             raise CommandError(f"could not write {out}")
