@@ -9,9 +9,11 @@ squeeze are known exactly, read three ways.
 
 The gap from `as_read` to `true_tilt` is what the `up` head's error costs; from `true_tilt` to
 `true_affine`, what reading an oblique dial as a turned circle costs. Also prints the `up` head's
-error in degrees (6 degrees is a minute). Each clock: pipeline.synth.clocks' renderer, the
-perspective of `reader_sample` (strength up to --perspective), set on its random background,
-damaged by --damage, cropped to the reader's input. Prints one JSON object.
+error in degrees (6 degrees is a minute), and the `squeeze` head's (the distance between
+squeeze vectors, read/dial_geometry) beside that of reading every dial as face on. Each clock:
+pipeline.synth.clocks' renderer, the perspective of `reader_sample` (strength up to
+--perspective), set on its random background, damaged by --damage, cropped to the reader's
+input. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main() -> None:
     from catalog.ml import clock_reader
     from pipeline.clock_time import minutes_apart
     from pipeline.read.decode import DIAL_MINUTES, at_positions
+    from pipeline.read.dial_geometry import squeeze_of
     from pipeline.read.reader import hand_reading
     from pipeline.synth.clocks import damage, paste, perspective_warp, random_background, random_clock
 
@@ -83,7 +86,7 @@ def main() -> None:
     heads = reader.hand_probabilities(crops)
     dial = np.arange(DIAL_MINUTES)
     right = {"as_read": 0, "true_tilt": 0, "true_affine": 0}
-    up_errors = []
+    up_errors, squeeze_errors, squeeze_sizes = [], [], []
     for index, (time, jacobian) in enumerate(zip(times, jacobians, strict=True)):
         probabilities = {key: value[index] for key, value in heads.items()}
         reading = hand_reading(probabilities, "joint", crops[index], reader.geometry_weight)
@@ -92,6 +95,10 @@ def main() -> None:
         if "up" in probabilities:
             found = float(np.argmax(probabilities["up"])) * 360 / len(probabilities["up"])
             up_errors.append((found - tilt + 180) % 360 - 180)
+        if "squeeze" in probabilities:
+            true_squeeze = np.array(squeeze_of(jacobian))
+            squeeze_errors.append(float(np.hypot(*(probabilities["squeeze"] - true_squeeze))))
+            squeeze_sizes.append(float(np.hypot(*true_squeeze)))
         directions = {
             "true_tilt": (((dial % 60) * 6.0 + tilt) % 360, (dial * 0.5 + tilt) % 360),
             "true_affine": (seen_degrees(jacobian, (dial % 60) * 6.0), seen_degrees(jacobian, dial * 0.5)),
@@ -110,9 +117,15 @@ def main() -> None:
     if up_errors:
         up_error = {"std": round(float(np.std(up_errors)), 2), "median_abs": round(float(np.median(errors)), 2),
                     "share_over_6": round(float(np.mean(errors > 6)), 4)}  # fmt: skip
+    squeeze = None
+    if squeeze_errors:
+        # Against saying "face on" every time: how far the true squeeze is from zero.
+        squeeze = {"mean_error": round(float(np.mean(squeeze_errors)), 4),
+                   "mean_error_if_read_as_face_on": round(float(np.mean(squeeze_sizes)), 4)}  # fmt: skip
     scores = {f"top1_{name}": round(int(value) / args.count, 4) for name, value in right.items()}
     print(json.dumps({"benchmark": "reader_geometry", "count": args.count, "seed": args.seed, "damage": args.damage,
-                      "perspective": args.perspective, **scores, "up_error_degrees": up_error}))  # fmt: skip
+                      "perspective": args.perspective, **scores, "up_error_degrees": up_error,
+                      "squeeze_error": squeeze}))  # fmt: skip
 
 
 if __name__ == "__main__":
