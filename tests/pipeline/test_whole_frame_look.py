@@ -47,12 +47,15 @@ def test_a_close_up_that_no_detector_finds_gets_the_centred_square_when_the_read
 
 
 class SureOnlyOfTheEnclosingSquare:
-    """P(no clock) low only for the square around the whole frame: a dial the frame cuts off."""
+    """P(no clock) low for the square around the whole frame (a dial the frame cuts off), and
+    `at_the_hub` for the centred square, which shows only the dial's middle."""
+
+    def __init__(self, at_the_hub: float = 0.3):
+        self.at_the_hub = at_the_hub
 
     def __call__(self, frames, boxes):
-        return np.array(
-            [0.02 if box.width == max(frame.shape[:2]) else 0.6 for frame, box in zip(frames, boxes, strict=True)]
-        )
+        return np.array([0.02 if box.width == max(frame.shape[:2]) else self.at_the_hub
+                         for frame, box in zip(frames, boxes, strict=True)])  # fmt: skip
 
 
 def test_a_dial_that_overflows_the_frame_gets_the_square_around_the_whole_frame():
@@ -61,6 +64,13 @@ def test_a_dial_that_overflows_the_frame_gets_the_square_around_the_whole_frame(
     # 128 x 72: the square reaches 28 px past the top and the bottom.
     assert [clock.box for clock in found[0]] == [Box(0, -28, 128, 128)]
     assert found[0][0].confidence == 0.98
+
+
+def test_the_square_around_the_frame_is_not_taken_where_the_middle_shows_no_clock():
+    # A scene whose middle is no clock at all: the square around it, its edges repeated past the
+    # frame, is not believed, however sure the reader is of it.
+    detector = SecondLookDetector(FindsNothing(), FindsNothing(), SureOnlyOfTheEnclosingSquare(at_the_hub=0.9))
+    assert detector.find([frame(220)]) == [[]]
 
 
 def test_when_both_squares_pass_the_one_surer_of_a_clock_is_kept():
