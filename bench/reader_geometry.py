@@ -31,20 +31,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clockweb.settings")
 
 
-def local_map(homography: np.ndarray, point: tuple[float, float]) -> np.ndarray:
-    """The 2 x 2 Jacobian of a homography at a point: how it maps small offsets there."""
-    mapped = homography @ np.array([point[0], point[1], 1.0])
-    return (homography[:2, :2] * mapped[2] - np.outer(mapped[:2], homography[2, :2])) / mapped[2] ** 2
-
-
-def seen_degrees(jacobian: np.ndarray, dial_degrees: np.ndarray) -> np.ndarray:
-    """Where directions on the dial (degrees clockwise from its 12) point in the crop (clockwise
-    from the crop's up), through the local map."""
-    radians = np.radians(dial_degrees)
-    moved = jacobian @ np.stack([np.sin(radians), -np.cos(radians)])
-    return np.degrees(np.arctan2(moved[0], -moved[1])) % 360
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=400)
@@ -61,7 +47,7 @@ def main() -> None:
     from catalog.ml import clock_reader
     from pipeline.clock_time import minutes_apart
     from pipeline.read.decode import DIAL_MINUTES, at_positions
-    from pipeline.read.dial_geometry import squeeze_of
+    from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
     from pipeline.read.reader import hand_reading
     from pipeline.synth.clocks import damage, paste, perspective_warp, random_background, random_clock
 

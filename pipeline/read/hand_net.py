@@ -46,6 +46,8 @@ TILT_ARCHITECTURE = "efficientnet-lite0-hands-tilt"
 # ... and also how an oblique dial is squeezed.
 SQUEEZE_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze"
 ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE)
+# The networks that read every direction against the crop's up.
+TILT_ARCHITECTURES = (TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE)
 # Heads whose outputs are numbers, not logits of a distribution.
 REGRESSED_HEADS = ("squeeze",)
 
@@ -68,6 +70,12 @@ class HandReaderNet(nn.Module):
         self.hour_hand = nn.Linear(512, HOUR_HAND_BINS)
         self.up = nn.Linear(512, UP_BINS) if reads_tilt else None
         self.squeeze = nn.Linear(512, 2) if reads_squeeze else None
+
+    @classmethod
+    def of(cls, architecture: str, *, pretrained: bool = False) -> HandReaderNet:
+        """The network a checkpoint of `architecture` holds."""
+        return cls(pretrained=pretrained, reads_tilt=architecture in TILT_ARCHITECTURES,
+                   reads_squeeze=architecture == SQUEEZE_ARCHITECTURE)  # fmt: skip
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: N x 3 x INPUT_SIZE x INPUT_SIZE, RGB in [0, 1]. Logits per head."""

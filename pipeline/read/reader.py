@@ -105,13 +105,9 @@ class ClockReader:
         if model is None:
             # The ImageNet weights are not loaded first: the checkpoint's replace them all.
             builders = {
-                hand_net.ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False, reads_tilt=False),
-                hand_net.TILT_ARCHITECTURE: lambda width: hand_net.HandReaderNet(
-                    width, pretrained=False, reads_squeeze=False
-                ),
-                hand_net.SQUEEZE_ARCHITECTURE: lambda width: hand_net.HandReaderNet(width, pretrained=False),
-                "polar": ClockReaderNet,
+                name: lambda width, name=name: hand_net.HandReaderNet.of(name) for name in hand_net.ARCHITECTURES
             }
+            builders["polar"] = ClockReaderNet
             model, _ = load_checkpoint(checkpoint, builders, device=device)
         self.model = model
         architecture = getattr(model, "architecture", "polar")
@@ -120,7 +116,7 @@ class ClockReader:
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
         self.turned_views = turned_views
-        tilt = architecture in (hand_net.TILT_ARCHITECTURE, hand_net.SQUEEZE_ARCHITECTURE)
+        tilt = architecture in hand_net.TILT_ARCHITECTURES
         self.geometry_weight = TILT_GEOMETRY_MINUTE_WEIGHT if tilt else GEOMETRY_MINUTE_WEIGHT
 
     def crops(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[np.ndarray]:
@@ -170,6 +166,8 @@ class ClockReader:
         `turned_views`: each view's hand distributions turned back to the upright dial, and the
         views' distributions combined by their geometric mean (each view a vote of confidence);
         the squeeze, turned back too, by its mean."""
+        from pipeline.read.hand_net import REGRESSED_HEADS
+
         views = [self.probabilities(crops)]
         for degrees in self.turned_views:
             turned = self.probabilities([turn(crop, degrees) for crop in crops])
@@ -178,7 +176,7 @@ class ClockReader:
             return views[0]
         combined = {}
         for key in views[0]:
-            if key == "squeeze":
+            if key in REGRESSED_HEADS:
                 combined[key] = np.mean([view[key] for view in views], axis=0)
                 continue
             log_mean = np.mean([np.log(view[key] + 1e-6) for view in views], axis=0)

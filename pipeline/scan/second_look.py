@@ -86,24 +86,25 @@ class SecondLookDetector(WrappingDetector):
         empty = [index for index in range(len(frames)) if not found[index] and index not in looked_at]
         views = same_view_runs([frames[index] for index in empty]) if self.whole_frame_look else []
         # Each run's first frame is looked at in both whole-frame squares.
-        whole_frames = [(empty[run[0]], FoundClock(square, 0.0)) for run in views
-                        for square in whole_frame_squares(frames[empty[run[0]]])]  # fmt: skip
+        squares_of_run = [whole_frame_squares(frames[empty[run[0]]]) for run in views]
+        whole_frames = [(empty[run[0]], FoundClock(square, 0.0))
+                        for run, squares in zip(views, squares_of_run, strict=True) for square in squares]  # fmt: skip
         looks = candidates + whole_frames
         if looks:
             no_clock = self.no_clock([frames[index] for index, _ in looks], [clock.box for _, clock in looks])
             for (index, clock), probability in zip(candidates, no_clock[: len(candidates)], strict=True):
                 if probability <= self.max_no_clock:
                     found[index] = [*found[index], clock]
-            per_run = len(whole_frames) // max(1, len(views))
-            for number, run in enumerate(views):
-                first = len(candidates) + number * per_run
-                chosen = chosen_square(no_clock[first : first + per_run], self.max_no_clock)
+            first = len(candidates)
+            for run, squares in zip(views, squares_of_run, strict=True):
+                seen = no_clock[first : first + len(squares)]
+                first += len(squares)
+                chosen = chosen_square(seen, self.max_no_clock)
                 if chosen is not None:
-                    probability, look = float(no_clock[first + chosen]), looks[first + chosen][1]
                     # A whole-frame box has no detector score: the reader's certainty stands for it.
                     # The frames of one video share a size, so the run's square serves each.
                     for member in run:
-                        found[empty[member]] = [FoundClock(look.box, 1.0 - probability)]
+                        found[empty[member]] = [FoundClock(squares[chosen], 1.0 - float(seen[chosen]))]
         return found
 
 

@@ -68,8 +68,7 @@ def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if initial is not None:
-        model, _ = load_checkpoint(initial, DisplayReaderNet, device="cpu")
-        model.train()
+        model, _ = load_checkpoint(initial, DisplayReaderNet, device="cpu")  # each epoch sets train mode
     else:
         model = DisplayReaderNet(width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from pipeline.read.decode import cyclic_soft_label
-from pipeline.read.dial_geometry import local_map, squeeze_of
+from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
     HOUR_HAND_BINS,
     INPUT_SIZE,
@@ -48,11 +48,11 @@ from pipeline.read.reader import CROP_MARGIN, ClockReader, crop_clock, hand_read
 from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, real_clocks
 
-# The mix of a batch: real photographs, real dials with new hands drawn on them, rendered dials on
-# real photographs, displays, no clock.
 # Real sets whose dials face the camera: ermu03's crops are rectified, cv2024's faces scanned.
 # shlezman's photographs show some dials from the side, by how much no label says.
 FRONTAL_SOURCES = ("ermu03", "cv2024-fake-hands")
+# The mix of a batch: real photographs, real dials with new hands drawn on them, rendered dials on
+# real photographs, displays, no clock.
 MIX = {"real": 0.36, "repainted": 0.18, "rendered": 0.28, "digital": 0.09, "none": 0.09}
 # Among real photographs: the share from the sets with real hands (ermu03, shlezman); the rest
 # are the drawn-hands dials (cv2024-fake-hands), which are many but all alike.
@@ -201,16 +201,10 @@ def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
 def seen_directions(matrix: np.ndarray, centre: tuple[float, float], hour: float, minute: float) -> tuple[float, ...]:
     """Where the minute hand, the hour hand and the dial's 12 of a clock upright at `centre`
     showing hour:minute (fractions allowed) point once the image is mapped by `matrix` (a 2 x 3
-    affine or a 3 x 3 homography): degrees clockwise from the new image's up."""
-    if matrix.shape == (2, 3):
-        matrix = np.vstack([matrix, [0.0, 0.0, 1.0]])
+    affine or a 3 x 3 homography): degrees clockwise from the new image's up. Measured at the
+    centre, where a homography is as good as its local map."""
     dial_degrees = np.array([minute * 6.0, (hour % 12) * 30.0 + minute * 0.5, 0.0])
-    radians = np.radians(dial_degrees)
-    reach = 4.0  # pixels: near the centre, where a homography is nearly affine
-    points = np.array([centre] + [(centre[0] + reach * math.sin(a), centre[1] - reach * math.cos(a)) for a in radians])
-    moved = cv2.perspectiveTransform(points[None].astype(np.float64), matrix.astype(np.float64))[0]
-    offsets = moved[1:] - moved[0]
-    return tuple(float(value) for value in np.degrees(np.arctan2(offsets[:, 0], -offsets[:, 1])) % 360)
+    return tuple(float(value) for value in seen_degrees(local_map(matrix, centre), dial_degrees))
 
 
 def _recrop(base: _Base, rng: np.random.Generator, *,
