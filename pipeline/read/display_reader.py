@@ -144,6 +144,26 @@ class DisplayReader:
 
 DISPLAY_MARGIN = 0.08
 
+# The recognizer was trained on one renderer's displays (LCD and LED segments, heavy damage) and
+# is sure and right on them (above 0.9: 26 of 27 and 133 of 138 right on bench/plain_clocks and
+# eval-crops-9002), but reads plain typed or drawn digits badly (bench/plain_clocks: 0.33), where
+# PP-OCR, trained on real text, reads 0.92. OCR's parsed time is taken over an unsure recognition
+# when OCR is this sure (measured on both sets: 0.5 / 0.7 / 0.8 / 0.9 -> plain 0.951 / 0.946 /
+# 0.924 / 0.908, eval-crops-9002 digital 0.706 / 0.709 / 0.709 / 0.699).
+RECOGNIZER_SURE = 0.9
+OCR_SURE = 0.7
+
+
+def choose_display_reading(recognized: DisplayReading, ocr: DisplayReading | None) -> tuple[DisplayReading, str]:
+    """The reading to keep, and which reader gave it ("digital" for the recognizer, "ocr")."""
+    if recognized.confidence >= RECOGNIZER_SURE or ocr is None or ocr.confidence < OCR_SURE:
+        return recognized, "digital"
+    if (ocr.hour - recognized.hour) % 12 == 0 and ocr.minute == recognized.minute:
+        # Both readers agree: the surer of the two, with the marker whichever one saw.
+        marker = ocr.marker if ocr.marker != "none" else recognized.marker
+        return DisplayReading(ocr.hour, ocr.minute, marker, max(ocr.confidence, recognized.confidence)), "ocr"
+    return ocr, "ocr"
+
 
 def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:
     """The box with a small margin, stretched to `size` (w, h): displays are wide, so not squared."""

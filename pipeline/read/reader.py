@@ -15,6 +15,7 @@ on real photographs it does not help the hand reader, so it never overrules that
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,8 +26,19 @@ import numpy as np
 from pipeline.geometry import Box
 from pipeline.read import decode as dial_decode
 from pipeline.read.dial_geometry import turned_squeeze
-from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, crop_display
+from pipeline.read.display_reader import (
+    DISPLAY_SIZE,
+    RECOGNIZER_SURE,
+    DisplayReader,
+    DisplayReading,
+    choose_display_reading,
+    crop_display,
+)
+from pipeline.read.ocr import read_displays
 from pipeline.read.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
+
+# Reads display crops as text: each crop's time, or None (pipeline.read.ocr.read_displays).
+DisplayOcr = Callable[[list[np.ndarray]], list[DisplayReading | None]]
 
 # Below this the model's analog answer is checked against the hand geometry.
 MODEL_SURE = 0.6
@@ -43,7 +55,7 @@ class Reading:
     meridiem: str  # "unknown" | "am" | "pm"
     confidence: float
     kind: str  # "analog" | "digital"
-    method: str  # "analog_model" | "analog_geometry" | "digital"
+    method: str  # "analog_model" | "analog_geometry" | "digital" (the display recognizer) | "ocr"
 
     def __str__(self) -> str:
         suffix = "" if self.meridiem == "unknown" else f" {self.meridiem.upper()}"
@@ -98,7 +110,8 @@ class ClockReader:
 
     def __init__(self, checkpoint: str | Path | None, *, device: str | None = None,
                  display_checkpoint: str | Path | None = None, model: object | None = None,
-                 turned_views: tuple[float, ...] = TURNED_VIEWS) -> None:  # fmt: skip
+                 turned_views: tuple[float, ...] = TURNED_VIEWS,
+                 display_ocr: DisplayOcr | None = read_displays) -> None:  # fmt: skip
         from pipeline.read import hand_net
         from pipeline.read.checkpoints import load_checkpoint
 
@@ -115,6 +128,8 @@ class ClockReader:
         self.input_size = hand_net.INPUT_SIZE if self.hands else INPUT_SIZE
         self.device = str(next(self.model.parameters()).device)
         self.display = DisplayReader(str(display_checkpoint), device=self.device) if display_checkpoint else None
+        # A second opinion on displays the recognizer is unsure of (see choose_display_reading).
+        self.display_ocr = display_ocr
         self.turned_views = turned_views
         tilt = architecture in hand_net.TILT_ARCHITECTURES
         self.geometry_weight = TILT_GEOMETRY_MINUTE_WEIGHT if tilt else GEOMETRY_MINUTE_WEIGHT
@@ -128,10 +143,16 @@ class ClockReader:
         digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
         if self.display is None or not digital:
             return readings
-        displays = self.display.read([crop_display(images[index], boxes[index], DISPLAY_SIZE) for index in digital])
-        for index, display in zip(digital, displays, strict=True):
-            readings[index] = Reading(hour=display.hour % 12 or 12, minute=display.minute, meridiem=display.meridiem,
-                                      confidence=display.confidence, kind="digital", method="digital")  # fmt: skip
+        crops = [crop_display(images[index], boxes[index], DISPLAY_SIZE) for index in digital]
+        displays = self.display.read(crops)
+        unsure = [place for place, display in enumerate(displays) if display.confidence < RECOGNIZER_SURE]
+        texts: dict[int, DisplayReading | None] = {}
+        if unsure and self.display_ocr:
+            texts = dict(zip(unsure, self.display_ocr([crops[place] for place in unsure]), strict=True))
+        for place, (index, display) in enumerate(zip(digital, displays, strict=True)):
+            chosen, method = choose_display_reading(display, texts.get(place))
+            readings[index] = Reading(hour=chosen.hour % 12 or 12, minute=chosen.minute, meridiem=chosen.meridiem,
+                                      confidence=chosen.confidence, kind="digital", method=method)  # fmt: skip
         return readings
 
     def no_clock_probabilities(self, images: list[np.ndarray], boxes: list[Box]) -> np.ndarray:

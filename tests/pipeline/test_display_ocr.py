@@ -1,0 +1,93 @@
+"""Digital displays read as text by RapidOCR (PP-OCR inside its wheel, no network), and the choice
+between it and the project's display recognizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.geometry import Box
+from pipeline.read.display_reader import OCR_SURE, RECOGNIZER_SURE, DisplayReading, choose_display_reading
+from pipeline.read.ocr import parse_time_text, read_displays
+from pipeline.read.reader import load_reader
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12:45", (12, 45, "none")),
+        ("07:30 PM", (7, 30, "pm")),
+        ("7.30a.m.", (7, 30, "am")),
+        ("1O:45", (10, 45, "none")),  # a segment 0 read as the letter O
+        ("0730", (7, 30, "none")),
+        ("21 05", (21, 5, "none")),
+    ],
+)
+def test_display_text_is_parsed_as_a_time(text, expected):
+    reading = parse_time_text(text, 0.9)
+    assert reading is not None
+    assert (reading.hour, reading.minute, reading.marker) == expected
+    assert reading.confidence == 0.9
+
+
+@pytest.mark.parametrize("text", ["27:75", "SALE", "", "13:05 PM", "1:7"])
+def test_text_that_is_no_time_a_clock_shows_is_none(text):
+    assert parse_time_text(text, 0.9) is None
+
+
+def _typed_display(text: str, ink=(20, 230, 60), background=(10, 10, 10)) -> np.ndarray:
+    image = Image.new("RGB", (360, 120), background)
+    ImageDraw.Draw(image).text((180, 60), text, fill=ink, font=ImageFont.truetype(str(FONT), 70), anchor="mm")
+    return np.asarray(image)
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="needs Debian's fonts-dejavu-core")
+def test_rapidocr_reads_a_typed_display_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    [reading] = read_displays([_typed_display("10:45")])
+    assert reading is not None and (reading.hour, reading.minute) == (10, 45)
+    assert reading.confidence > OCR_SURE
+    [nothing] = read_displays([np.zeros((40, 128, 3), np.uint8)])
+    assert nothing is None
+
+
+def test_a_sure_recognizer_keeps_its_reading():
+    recognized = DisplayReading(9, 5, "none", RECOGNIZER_SURE + 0.05)
+    assert choose_display_reading(recognized, DisplayReading(8, 5, "none", 0.99)) == (recognized, "digital")
+
+
+def test_sure_ocr_overrules_an_unsure_recognizer():
+    ocr = DisplayReading(3, 3, "none", 0.97)
+    assert choose_display_reading(DisplayReading(10, 0, "am", 0.6), ocr) == (ocr, "ocr")
+
+
+def test_unsure_or_missing_ocr_leaves_the_recognizer():
+    recognized = DisplayReading(10, 0, "none", 0.6)
+    assert choose_display_reading(recognized, DisplayReading(3, 3, "none", OCR_SURE - 0.1)) == (recognized, "digital")
+    assert choose_display_reading(recognized, None) == (recognized, "digital")
+
+
+def test_agreeing_readers_keep_the_surer_confidence_and_any_marker():
+    chosen, method = choose_display_reading(DisplayReading(21, 5, "none", 0.8), DisplayReading(9, 5, "pm", 0.75))
+    assert (chosen.hour % 12, chosen.minute, chosen.meridiem, chosen.confidence) == (9, 5, "pm", 0.8)
+    assert method == "ocr"
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="needs Debian's fonts-dejavu-core")
+@pytest.mark.parametrize(("text", "hour", "minute"), [("3:03", 3, 3), ("11:44", 11, 44), ("08:11", 8, 11)])
+def test_the_reader_reads_typed_displays(text, hour, minute):
+    """Typed digits, which the display recognizer (trained on segment displays) misreads: the
+    committed reader reads them through OCR, in a box of a larger picture as the scan gives them."""
+    reader = load_reader(str(settings.READER_WEIGHTS), "cpu", str(settings.DISPLAY_READER_WEIGHTS))
+    display = _typed_display(text, ink=(240, 240, 240), background=(30, 30, 60))
+    picture = np.full((300, 500, 3), 200, np.uint8)
+    picture[90:210, 70:430] = display
+    [reading] = reader.read_clocks([picture], [Box(70, 90, 360, 120)])
+    assert reading.kind == "digital"
+    assert (reading.hour, reading.minute) == (hour, minute), f"{text} read {reading} by {reading.method}"
