@@ -29,6 +29,10 @@ def _sample(page) -> dict:
           reading: snippet && snippet.reading ? [snippet.reading.hour, snippet.reading.minute] : null,
           // During a switch the clip going off may have ended while the one coming on already plays.
           playing: [...document.querySelectorAll('video.player')].some((p) => !p.paused && p.readyState >= 2),
+          // What each player was doing, for the failure message: a drift seek, a stall, a pause.
+          players: [...document.querySelectorAll('video.player')].map((p) =>
+            `${p.classList.contains('on-screen') ? 'on' : 'off'} paused=${p.paused} ready=${p.readyState} ` +
+            `seeking=${p.seeking} t=${p.currentTime.toFixed(2)} rate=${p.playbackRate}`),
           position: player ? player.currentTime : null,
           switches: s.stats.switches.length,
           errors: s.stats.errors,

@@ -1,0 +1,78 @@
+"""bench/plain_clocks.py: its second renderer draws the time it labels, and the bench reads a few
+clocks as eval_reader does and prints one JSON object. Asserts behaviour, never time."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("plain_clocks", ROOT / "bench" / "plain_clocks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _changed_directions(before: np.ndarray, after: np.ndarray, radius_share: float) -> list[float]:
+    """Clockwise degrees from 12 where two pictures differ most on a circle around their centre:
+    the two peaks, at least 60 degrees apart."""
+    difference = np.abs(before.astype(float) - after.astype(float)).sum(axis=2)
+    size = difference.shape[0]
+    centre = (size - 1) / 2
+    degrees = np.arange(0, 360, 0.5)
+    xs = centre + np.sin(np.radians(degrees)) * size / 2 * radius_share
+    ys = centre - np.cos(np.radians(degrees)) * size / 2 * radius_share
+    values = difference[np.round(ys).astype(int), np.round(xs).astype(int)]
+    first = int(values.argmax())
+    apart = np.abs((degrees - degrees[first] + 180) % 360 - 180) >= 60
+    second = int(np.where(apart, values, -1).argmax())
+    return sorted([float(degrees[first]), float(degrees[second])])
+
+
+def _near(angle: float, target: float) -> bool:
+    return abs((angle - target + 180) % 360 - 180) < 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("hour", "minute"), [(3, 0), (10, 10), (7, 42)])
+def test_the_plain_renderer_points_the_minute_hand_at_the_labelled_minute(seed, hour, minute):
+    """The same face drawn at the minute and half an hour on: at a radius past every hour hand
+    and within every minute hand, the pictures differ only where the two minute hands are."""
+    bench = _bench()
+    later = (minute + 30) % 60
+    now = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, minute, 0, 320))
+    half_hour_on = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, later, 0, 320))
+    directions = _changed_directions(now, half_hour_on, 0.6)
+    assert any(_near(direction, 6 * minute) for direction in directions), directions
+    assert any(_near(direction, 6 * later) for direction in directions), directions
+
+
+def test_the_plain_renderer_labels_digital_times_a_clock_shows():
+    bench = _bench()
+    rng = np.random.default_rng(9)
+    for variant in ("upright", "turned", "small"):
+        picture, hour, minute, box, kind = bench.render(rng, variant)
+        assert 0 <= hour <= 23 and 0 <= minute <= 59
+        x, y, width, height = box
+        assert x + width <= picture.width and y + height <= picture.height
+        assert kind in {"analog", "digital"}
+
+
+@pytest.mark.slow
+def test_it_reads_plain_clocks_and_prints_one_object(tmp_path):
+    command = [sys.executable, "bench/plain_clocks.py", "--count", "6", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = done.stdout.strip().splitlines()
+    report = json.loads(line)
+    assert report["all"]["n"] == 18
+    assert {"upright", "turned", "small"} <= set(report)
+    assert report["all"]["top1"] >= 0.5, "the reader reads most clean clocks"
+    assert (tmp_path / "labels.csv").read_text().count("\n") == 19
