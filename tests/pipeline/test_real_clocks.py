@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.synth.real_clocks import (
+    CORRECTED_BY_EYE,
     MAX_HAND_DISAGREEMENT,
     WRONG_BY_EYE,
     _hand_area,
@@ -132,6 +133,17 @@ def test_each_source_is_read_and_the_validation_split_is_fixed():
     # Its 16-px icons (a letter, a bird) with hand polygons on them are no clocks to learn from.
     icon = REAL_CLOCKS / "shlezman" / "ac_hands_ft" / "dataset" / "images" / "val" / "val_00007.png"
     assert icon.exists() and icon not in {clock.path for clock in by_source["shlezman"]}
+
+
+@needs_data
+def test_times_read_by_eye_replace_the_polygons_where_they_miss():
+    by_name = {f"{clock.source}/{clock.path.stem}": clock for clock in real_clocks(REAL_CLOCKS)}
+    for key, (hour, minute, _) in CORRECTED_BY_EYE.items():
+        clock = by_name[key]
+        assert (clock.hour, clock.minute) == (hour % 12, minute)
+        assert (clock.hour_angle, clock.minute_angle) == (30 * (hour % 12) + minute / 2, 6 * minute)
+    # The teaching clock at 3:00, whose polygons' axes say 2:58.
+    assert (by_name["shlezman/train_00106"].hour, by_name["shlezman/train_00106"].minute) == (3, 0)
 
 
 @needs_data
