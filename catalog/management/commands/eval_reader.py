@@ -1,5 +1,7 @@
-"""`manage.py eval_reader DIR [--json] [--details] [--by-kind]`: score the reader on labelled
-images (DIR/labels.csv)."""
+"""`manage.py eval_reader DIR [--json] [--details] [--by-kind] [--whole-image]`: score the reader on
+labelled images (DIR/labels.csv). A row with a box is read in that box; a row without one is read
+as pipeline.scan.still reads a still picture: the whole picture, or the detector's box where that
+box is clearly smaller than the picture and reads more surely (--whole-image: always the whole)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
 from pipeline.read.fit import ACCEPT_CONFIDENCE
+from pipeline.scan.still import read_stills
 from pipeline.synth.evaluation import ReaderCase, reader_scores
 
 # A reading less sure than this is counted as unreadable (and so as wrong).
@@ -36,6 +39,8 @@ class Command(BaseCommand):
             help="one line per image: file, truth, reading, confidence, kind, method, right",
         )
         parser.add_argument("--by-kind", action="store_true", help="scores for analog and digital clocks apart")
+        parser.add_argument("--whole-image", action="store_true",
+                            help="read a row without a box whole, never in a box the detector finds")  # fmt: skip
         parser.add_argument(
             "--threshold",
             type=float,
@@ -52,12 +57,19 @@ class Command(BaseCommand):
             reader = ml.clock_reader()
         except ml.ScanUnavailable as error:
             raise CommandError(str(error)) from None
+        find = None if options["whole_image"] else self._finder(rows)
         results = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]
             images = [load_rgb(directory / row.file) for row in chunk]
             boxes = [Box(*row.box) if row.box else None for row in chunk]
-            results.extend(zip(chunk, reader.read_clocks(images, boxes), strict=True))
+            readings = reader.read_clocks(images, boxes)
+            unboxed = [index for index, box in enumerate(boxes) if box is None]
+            if find is not None and unboxed:
+                stills = read_stills(find, reader.read_clocks, [images[index] for index in unboxed])
+                for index, still in zip(unboxed, stills, strict=True):
+                    readings[index] = still.reading
+            results.extend(zip(chunk, readings, strict=True))
         threshold = float(options["threshold"])
         scores = _scores(results, threshold)
         if options["by_kind"]:
@@ -83,6 +95,18 @@ class Command(BaseCommand):
             return
         for key, value in scores.items():
             self.stdout.write(f"{key:>22}: {json.dumps(value) if isinstance(value, dict) else value}")
+
+    def _finder(self, rows: list) -> object:
+        """The scan's detector's `find`, where some row has no box and a detector can be had."""
+        if all(row.box for row in rows):
+            return None
+        try:
+            detector, choice = ml.clock_detector()
+        except ml.ScanUnavailable as error:
+            self.stderr.write(f"rows without a box are read whole: {error}")
+            return None
+        self.stderr.write(f"rows without a box: {choice.describe()}")
+        return detector.find
 
 
 def _scores(results: list, threshold: float) -> dict:
