@@ -59,3 +59,15 @@ def read_stills(find: FindClocks, read: ReadClocks, images: list[np.ndarray]) ->
         else:
             stills.append(StillReading(None, whole))
     return stills
+
+
+def read_still_clocks(find: FindClocks, read: ReadClocks, image: np.ndarray) -> list[StillReading]:
+    """Every clock in one picture (read_clock without --bbox): each found box clearly smaller than
+    the picture that reads surer than the whole picture, surest box first; else the whole picture."""
+    height, width = image.shape[:2]
+    found = sorted(find([image])[0], key=lambda clock: -clock.confidence)
+    boxes = [clock.box for clock in found if clock.box.width * clock.box.height < MAX_BOX_SHARE * width * height]
+    whole, *in_boxes = read([image] * (1 + len(boxes)), [None, *boxes])
+    kept = [StillReading(box, reading) for box, reading in zip(boxes, in_boxes, strict=True)
+            if reading.confidence > whole.confidence + SURER_BY]  # fmt: skip
+    return kept or [StillReading(None, whole)]

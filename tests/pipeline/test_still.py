@@ -88,3 +88,21 @@ def test_eval_reader_finds_the_clock_in_a_scene_without_a_box(tmp_path):
     call_command("eval_reader", str(tmp_path), "--json", "--whole-image", stdout=whole)
     assert json.loads(found.getvalue())["top1"] == 1.0
     assert json.loads(whole.getvalue())["top1"] < 1.0, "read whole, a small clock in a scene is lost"
+
+
+def test_read_clock_without_a_box_finds_the_clock_in_a_scene_and_reads_a_close_crop_whole(tmp_path):
+    scene, truth = _scene(4, 37, 2)
+    close, _ = _scene(3, 40, 4, size=150, width=160, height=160)
+    for name, picture in (("scene.png", scene), ("close.png", close)):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    out = StringIO()
+    call_command("read_clock", str(tmp_path / "scene.png"), str(tmp_path / "close.png"), "--json", stdout=out,
+                 stderr=StringIO())  # fmt: skip
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    in_scene = [record for record in records if record["image"].endswith("scene.png")]
+    assert in_scene and in_scene[0]["bbox"] is not None
+    assert minutes_apart(4, 37, in_scene[0]["hour"], in_scene[0]["minute"]) <= 1, in_scene[0]
+    x, y, width, height = in_scene[0]["bbox"]
+    assert abs(x + width / 2 - (truth.x + truth.width / 2)) < truth.width / 2
+    [in_close] = [record for record in records if record["image"].endswith("close.png")]
+    assert in_close["bbox"] is None and minutes_apart(3, 40, in_close["hour"], in_close["minute"]) <= 1, in_close

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
 from pipeline.geometry import Box
+from pipeline.scan.still import read_still_clocks
 
 
 def parse_bbox(text: str) -> Box:
@@ -30,7 +31,10 @@ def load_rgb(path: Path) -> object:
 
 
 class Command(BaseCommand):
-    help = "Read the time on clock images. Without --bbox the detector finds the clocks (or the whole image is read)."
+    help = (
+        "Read the time on clock images. Without --bbox the detector finds the clocks; a picture that is the clock "
+        "itself, or whose clocks read less surely than the whole, is read whole."
+    )
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
@@ -53,10 +57,10 @@ class Command(BaseCommand):
             image = load_rgb(path)
             if given is not None:
                 boxes: list[Box | None] = [given]
+                readings = reader.read_clocks([image], boxes)
             else:
-                detector = self._detector()
-                boxes = [clock.box for clock in detector.find([image])[0]] or [None]
-            readings = reader.read_clocks([image] * len(boxes), boxes)
+                stills = read_still_clocks(self._detector().find, reader.read_clocks, image)
+                boxes, readings = [still.box for still in stills], [still.reading for still in stills]
             for box, reading in zip(boxes, readings, strict=True):
                 self._report(path, box, reading, as_json=options["json"])
                 if debug is not None:
