@@ -64,7 +64,7 @@ def test_a_clock_in_a_scene_is_found_and_read_in_its_box(models, hour, minute, s
 
 def test_a_close_crop_is_read_whole(models):
     detector, reader = models
-    picture, truth = _scene(3, 40, 4, size=150, width=160, height=160)
+    picture, _ = _scene(3, 40, 4, size=150, width=160, height=160)
     [still] = read_stills(detector.find, reader.read_clocks, [picture])
     assert still.box is None
     [whole] = reader.read_clocks([picture], [None])
@@ -104,5 +104,6 @@ def test_read_clock_without_a_box_finds_the_clock_in_a_scene_and_reads_a_close_c
     assert minutes_apart(4, 37, in_scene[0]["hour"], in_scene[0]["minute"]) <= 1, in_scene[0]
     x, y, width, height = in_scene[0]["bbox"]
     assert abs(x + width / 2 - (truth.x + truth.width / 2)) < truth.width / 2
+    assert abs(y + height / 2 - (truth.y + truth.height / 2)) < truth.height / 2
     [in_close] = [record for record in records if record["image"].endswith("close.png")]
     assert in_close["bbox"] is None and minutes_apart(3, 40, in_close["hour"], in_close["minute"]) <= 1, in_close
