@@ -1,6 +1,7 @@
 """Digital displays: the project's display recognizer against RapidOCR (PP-OCR recognition inside
-its wheel) on the same rendered displays. Prints one JSON object: top1 (hour on a 12-hour dial
-exact, minute within 1), the share each read at all, and crops per second.
+its wheel) on the same rendered displays, and the two as the reader combines them (OCR's time
+over an unsure recognition, display_reader.choose_display_reading). Prints one JSON object: top1
+(hour on a 12-hour dial exact, minute within 1), the share each read at all, and crops per second.
 
 The displays come from pipeline.synth.clocks.display_sample (LCD and LED styles, 12/24-hour, markers, damage).
 """
@@ -32,7 +33,7 @@ def main() -> None:
     from django.conf import settings
 
     from pipeline.clock_time import minutes_apart
-    from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader
+    from pipeline.read.display_reader import DISPLAY_SIZE, RECOGNIZER_SURE, DisplayReader, choose_display_reading
     from pipeline.read.ocr import read_displays
     from pipeline.synth.clocks import display_sample
 
@@ -42,7 +43,14 @@ def main() -> None:
     truths = [(sample.time.hour, sample.time.minute) for sample in samples]
     results = {}
     recognizer = DisplayReader(str(settings.DISPLAY_READER_WEIGHTS), device="cpu")
-    for name, read in (("display_recognizer", recognizer.read), ("rapidocr", read_displays)):
+
+    def combined(crops: list) -> list:
+        recognized = recognizer.read(crops)
+        unsure = [index for index, reading in enumerate(recognized) if reading.confidence < RECOGNIZER_SURE]
+        texts = dict(zip(unsure, read_displays([crops[index] for index in unsure]), strict=True))
+        return [choose_display_reading(reading, texts.get(index))[0] for index, reading in enumerate(recognized)]
+
+    for name, read in (("display_recognizer", recognizer.read), ("rapidocr", read_displays), ("combined", combined)):
         read(crops[:4])
         started = time.perf_counter()
         readings = read(crops)
