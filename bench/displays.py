@@ -33,7 +33,7 @@ def main() -> None:
     from django.conf import settings
 
     from pipeline.clock_time import minutes_apart
-    from pipeline.read.display_reader import DISPLAY_SIZE, RECOGNIZER_SURE, DisplayReader, choose_display_reading
+    from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, read_with_second_opinion
     from pipeline.read.ocr import read_displays
     from pipeline.synth.clocks import display_sample
 
@@ -45,10 +45,7 @@ def main() -> None:
     recognizer = DisplayReader(str(settings.DISPLAY_READER_WEIGHTS), device="cpu")
 
     def combined(crops: list) -> list:
-        recognized = recognizer.read(crops)
-        unsure = [index for index, reading in enumerate(recognized) if reading.confidence < RECOGNIZER_SURE]
-        texts = dict(zip(unsure, read_displays([crops[index] for index in unsure]), strict=True))
-        return [choose_display_reading(reading, texts.get(index))[0] for index, reading in enumerate(recognized)]
+        return [reading for reading, _ in read_with_second_opinion(recognizer.read, read_displays, crops)]
 
     for name, read in (("display_recognizer", recognizer.read), ("rapidocr", read_displays), ("combined", combined)):
         read(crops[:4])

@@ -8,6 +8,7 @@ values a clock can show, so that a doubtful digit cannot produce 27:75.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -163,6 +164,19 @@ def choose_display_reading(recognized: DisplayReading, ocr: DisplayReading | Non
         marker = ocr.marker if ocr.marker != "none" else recognized.marker
         return DisplayReading(ocr.hour, ocr.minute, marker, max(ocr.confidence, recognized.confidence)), "ocr"
     return ocr, "ocr"
+
+
+def read_with_second_opinion(recognize: Callable[[list[np.ndarray]], list[DisplayReading]],
+                             ocr: Callable[[list[np.ndarray]], list[DisplayReading | None]] | None,
+                             crops: list[np.ndarray]) -> list[tuple[DisplayReading, str]]:  # fmt: skip
+    """Each display crop recognized, and read as text by `ocr` where the recognition is unsure;
+    the reading kept for each (choose_display_reading) and which reader gave it."""
+    recognized = recognize(crops)
+    unsure = [index for index, reading in enumerate(recognized) if reading.confidence < RECOGNIZER_SURE]
+    texts: dict[int, DisplayReading | None] = {}
+    if unsure and ocr is not None:
+        texts = dict(zip(unsure, ocr([crops[index] for index in unsure]), strict=True))
+    return [choose_display_reading(reading, texts.get(index)) for index, reading in enumerate(recognized)]
 
 
 def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:

@@ -28,11 +28,10 @@ from pipeline.read import decode as dial_decode
 from pipeline.read.dial_geometry import turned_squeeze
 from pipeline.read.display_reader import (
     DISPLAY_SIZE,
-    RECOGNIZER_SURE,
     DisplayReader,
     DisplayReading,
-    choose_display_reading,
     crop_display,
+    read_with_second_opinion,
 )
 from pipeline.read.ocr import read_displays
 from pipeline.read.reader_model import INPUT_SIZE, KINDS, MERIDIEMS, ClockReaderNet, to_tensor
@@ -144,13 +143,8 @@ class ClockReader:
         if self.display is None or not digital:
             return readings
         crops = [crop_display(images[index], boxes[index], DISPLAY_SIZE) for index in digital]
-        displays = self.display.read(crops)
-        unsure = [place for place, display in enumerate(displays) if display.confidence < RECOGNIZER_SURE]
-        texts: dict[int, DisplayReading | None] = {}
-        if unsure and self.display_ocr:
-            texts = dict(zip(unsure, self.display_ocr([crops[place] for place in unsure]), strict=True))
-        for place, (index, display) in enumerate(zip(digital, displays, strict=True)):
-            chosen, method = choose_display_reading(display, texts.get(place))
+        displays = read_with_second_opinion(self.display.read, self.display_ocr, crops)
+        for index, (chosen, method) in zip(digital, displays, strict=True):
             readings[index] = Reading(hour=chosen.hour % 12 or 12, minute=chosen.minute, meridiem=chosen.meridiem,
                                       confidence=chosen.confidence, kind="digital", method=method)  # fmt: skip
         return readings

@@ -11,7 +11,13 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.geometry import Box
-from pipeline.read.display_reader import OCR_SURE, RECOGNIZER_SURE, DisplayReading, choose_display_reading
+from pipeline.read.display_reader import (
+    OCR_SURE,
+    RECOGNIZER_SURE,
+    DisplayReading,
+    choose_display_reading,
+    read_with_second_opinion,
+)
 from pipeline.read.ocr import parse_time_text, read_displays
 from pipeline.read.reader import load_reader
 
@@ -91,3 +97,18 @@ def test_the_reader_reads_typed_displays(text, hour, minute):
     [reading] = reader.read_clocks([picture], [Box(70, 90, 360, 120)])
     assert reading.kind == "digital"
     assert (reading.hour, reading.minute) == (hour, minute), f"{text} read {reading} by {reading.method}"
+
+
+def test_ocr_reads_only_the_displays_the_recognizer_is_unsure_of():
+    sure, unsure = DisplayReading(9, 5, "none", 0.95), DisplayReading(10, 0, "am", 0.4)
+    asked: list[int] = []
+
+    def ocr(crops):
+        asked.append(len(crops))
+        return [DisplayReading(3, 3, "none", 0.9) for _ in crops]
+
+    crops = [np.zeros((40, 128, 3), np.uint8), np.ones((40, 128, 3), np.uint8)]
+    chosen = read_with_second_opinion(lambda _: [sure, unsure], ocr, crops)
+    assert asked == [1], "OCR reads the one unsure display, not both"
+    assert chosen == [(sure, "digital"), (DisplayReading(3, 3, "none", 0.9), "ocr")]
+    assert read_with_second_opinion(lambda _: [sure, unsure], None, crops) == [(sure, "digital"), (unsure, "digital")]
