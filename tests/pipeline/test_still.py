@@ -16,7 +16,7 @@ from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.labels import LabelRow, write_labels
 from pipeline.scan.detector import FoundClock
-from pipeline.scan.still import MAX_BOX_SHARE, candidate_box, read_stills
+from pipeline.scan.still import MAX_BOX_SHARE, candidate_box, read_in_boxes, read_stills
 from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style, random_background
 
 
@@ -85,7 +85,7 @@ def test_eval_reader_finds_the_clock_in_a_scene_without_a_box(tmp_path):
     write_labels(tmp_path, rows)
     found, whole = StringIO(), StringIO()
     call_command("eval_reader", str(tmp_path), "--json", stdout=found, stderr=StringIO())
-    call_command("eval_reader", str(tmp_path), "--json", "--whole-image", stdout=whole)
+    call_command("eval_reader", str(tmp_path), "--json", "--as-given", stdout=whole)
     assert json.loads(found.getvalue())["top1"] == 1.0
     assert json.loads(whole.getvalue())["top1"] < 1.0, "read whole, a small clock in a scene is lost"
 
@@ -107,3 +107,25 @@ def test_read_clock_without_a_box_finds_the_clock_in_a_scene_and_reads_a_close_c
     assert abs(y + height / 2 - (truth.y + truth.height / 2)) < truth.height / 2
     [in_close] = [record for record in records if record["image"].endswith("close.png")]
     assert in_close["bbox"] is None and minutes_apart(3, 40, in_close["hour"], in_close["minute"]) <= 1, in_close
+
+
+@pytest.mark.parametrize(("hour", "minute", "seed"), [(10, 10, 1), (4, 37, 2), (8, 20, 3), (1, 52, 5)])
+def test_a_loosely_drawn_box_is_read_zoomed_in(models, hour, minute, seed):
+    """A box twice the clock's size, as drawn around a whole clock case: read as given the dial is
+    small in the crop; zoomed in on the box's centre it is read right."""
+    _, reader = models
+    picture, truth = _scene(hour, minute, seed, size=110)
+    loose = Box(truth.x - truth.width / 2, truth.y - truth.height / 2, truth.width * 2, truth.height * 2)
+    [reading] = read_in_boxes(reader.read_clocks, [picture], [loose])
+    assert minutes_apart(hour, minute, reading.hour, reading.minute) <= 1, reading
+    [as_given] = reader.read_clocks([picture], [loose])
+    assert reading.confidence >= as_given.confidence
+
+
+def test_a_tight_box_keeps_its_reading_unless_a_zoom_is_surer(models):
+    _, reader = models
+    picture, truth = _scene(7, 25, 6)
+    [reading] = read_in_boxes(reader.read_clocks, [picture], [truth])
+    [as_given] = reader.read_clocks([picture], [truth])
+    assert reading == as_given or reading.confidence > as_given.confidence + 0.05
+    assert read_in_boxes(reader.read_clocks, [], []) == []

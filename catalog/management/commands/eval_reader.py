@@ -1,7 +1,8 @@
-"""`manage.py eval_reader DIR [--json] [--details] [--by-kind] [--whole-image]`: score the reader on
-labelled images (DIR/labels.csv). A row with a box is read in that box; a row without one is read
-as pipeline.scan.still reads a still picture: the whole picture, or the detector's box where that
-box is clearly smaller than the picture and reads more surely (--whole-image: always the whole)."""
+"""`manage.py eval_reader DIR [--json] [--details] [--by-kind] [--as-given]`: score the reader on
+labelled images (DIR/labels.csv), as pipeline.scan.still reads still pictures. A row with a box is
+read in that box, or zoomed in on its centre where that reads surer (a loosely drawn box); a row
+without one is read whole, or in the detector's box where that box is clearly smaller than the
+picture and reads more surely. --as-given reads each box exactly and each boxless picture whole."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
 from pipeline.read.fit import ACCEPT_CONFIDENCE
-from pipeline.scan.still import read_stills
+from pipeline.scan.still import read_in_boxes, read_stills
 from pipeline.synth.evaluation import ReaderCase, reader_scores
 
 # A reading less sure than this is counted as unreadable (and so as wrong).
@@ -39,8 +40,8 @@ class Command(BaseCommand):
             help="one line per image: file, truth, reading, confidence, kind, method, right",
         )
         parser.add_argument("--by-kind", action="store_true", help="scores for analog and digital clocks apart")
-        parser.add_argument("--whole-image", action="store_true",
-                            help="read a row without a box whole, never in a box the detector finds")  # fmt: skip
+        parser.add_argument("--as-given", action="store_true",
+                            help="each row in its box exactly, or whole without one: no zoom, no detector")  # fmt: skip
         parser.add_argument(
             "--threshold",
             type=float,
@@ -57,19 +58,30 @@ class Command(BaseCommand):
             reader = ml.clock_reader()
         except ml.ScanUnavailable as error:
             raise CommandError(str(error)) from None
-        find = None if options["whole_image"] else self._finder(rows)
+        as_given = bool(options["as_given"])
+        find = None if as_given else self._finder(rows)
         results = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]
             images = [load_rgb(directory / row.file) for row in chunk]
             boxes = [Box(*row.box) if row.box else None for row in chunk]
-            readings = reader.read_clocks(images, boxes)
+            if as_given:
+                results.extend(zip(chunk, reader.read_clocks(images, boxes), strict=True))
+                continue
+            readings = {}
+            boxed = [index for index, box in enumerate(boxes) if box is not None]
+            if boxed:
+                in_boxes = read_in_boxes(reader.read_clocks, [images[i] for i in boxed], [boxes[i] for i in boxed])
+                readings.update(zip(boxed, in_boxes, strict=True))
             unboxed = [index for index, box in enumerate(boxes) if box is None]
-            if find is not None and unboxed:
-                stills = read_stills(find, reader.read_clocks, [images[index] for index in unboxed])
-                for index, still in zip(unboxed, stills, strict=True):
-                    readings[index] = still.reading
-            results.extend(zip(chunk, readings, strict=True))
+            if unboxed:
+                pictures = [images[index] for index in unboxed]
+                if find is not None:
+                    whole = [still.reading for still in read_stills(find, reader.read_clocks, pictures)]
+                else:
+                    whole = reader.read_clocks(pictures, [None] * len(pictures))
+                readings.update(zip(unboxed, whole, strict=True))
+            results.extend((row, readings[index]) for index, row in enumerate(chunk))
         threshold = float(options["threshold"])
         scores = _scores(results, threshold)
         if options["by_kind"]:

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
 from pipeline.geometry import Box
-from pipeline.scan.still import read_still_clocks
+from pipeline.scan.still import read_in_boxes, read_still_clocks
 
 
 def parse_bbox(text: str) -> Box:
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             image = load_rgb(path)
             if given is not None:
                 boxes: list[Box | None] = [given]
-                readings = reader.read_clocks([image], boxes)
+                readings = read_in_boxes(reader.read_clocks, [image], [given])
             else:
                 stills = read_still_clocks(self._detector().find, reader.read_clocks, image)
                 boxes, readings = [still.box for still in stills], [still.reading for still in stills]
