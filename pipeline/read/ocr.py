@@ -20,8 +20,16 @@ _LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "
                              "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "b": "6", "G": "6"})  # fmt: skip
 
 
+# Text on a price tag, not a clock: "$12.50" is no 12:50.
+_NOT_A_CLOCK = re.compile(r"[$€£¥%]")
+
+
 def parse_time_text(text: str, score: float) -> DisplayReading | None:
-    """The time in an OCR'd display text, or None when it holds no time a clock can show."""
+    """The time in an OCR'd display text, or None when it holds no time a clock can show. Digits
+    with no colon or point between them ("0730", a segment display's colon unread) count only
+    where they are all the text says, so that a year or a number on a sign is not read as a time."""
+    if _NOT_A_CLOCK.search(text):
+        return None
     marker = "none"
     upper = text.upper()
     if re.search(r"P\.?\s*M", upper):
@@ -31,6 +39,10 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
     cleaned = re.sub(r"[AP]\.?\s*M\.?", " ", upper).translate(_LOOKALIKES)
     for match in _TIME_TEXT.finditer(cleaned):
         hour, minute = int(match["hour"]), int(match["minute"])
+        separated = re.search(r"[:.]", cleaned[match.start("hour") : match.start("minute")])
+        rest = cleaned[: match.start()] + cleaned[match.end() :]
+        if not separated and re.search(r"[0-9A-Z]", rest):
+            continue
         if hour <= 23:
             if marker != "none" and not 1 <= hour <= 12:
                 continue

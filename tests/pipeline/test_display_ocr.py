@@ -33,6 +33,8 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
         ("1O:45", (10, 45, "none")),  # a segment 0 read as the letter O
         ("0730", (7, 30, "none")),
         ("21 05", (21, 5, "none")),
+        ("MON 12:50", (12, 50, "none")),
+        ("1250 PM", (12, 50, "pm")),
     ],
 )
 def test_display_text_is_parsed_as_a_time(text, expected):
@@ -42,7 +44,7 @@ def test_display_text_is_parsed_as_a_time(text, expected):
     assert reading.confidence == 0.9
 
 
-@pytest.mark.parametrize("text", ["27:75", "SALE", "", "13:05 PM", "1:7"])
+@pytest.mark.parametrize("text", ["27:75", "SALE", "", "13:05 PM", "1:7", "$12.50", "2015 TOUR", "ROOM 1250", "45%"])
 def test_text_that_is_no_time_a_clock_shows_is_none(text):
     assert parse_time_text(text, 0.9) is None
 
