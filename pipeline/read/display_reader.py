@@ -188,4 +188,6 @@ def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> n
         x0, y0 = round(box.x - mx) + pad, round(box.y - my) + pad
         x1, y1 = round(box.x + box.width + mx) + pad, round(box.y + box.height + my) + pad
         image = padded[max(0, y0) : max(y0 + 2, y1), max(0, x0) : max(x0 + 2, x1)]
+    if image.size == 0:  # an empty picture, or a box wholly outside it
+        return np.zeros((size[1], size[0], 3), np.uint8)
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -74,7 +74,9 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
         cx, cy = round(box.x + box.width / 2), round(box.y + box.height / 2)
         # Pad first, so a clock at the frame's edge still gets a centred crop.
         padded = cv2.copyMakeBorder(image, half, half, half, half, cv2.BORDER_REPLICATE)
-        image = padded[cy : cy + 2 * half, cx : cx + 2 * half]
+        image = padded[max(0, cy) : max(0, cy + 2 * half), max(0, cx) : max(0, cx + 2 * half)]
+        if image.size == 0:  # a box wholly outside the picture shows nothing of it
+            return np.zeros((size, size, 3), np.uint8)
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 

@@ -14,6 +14,7 @@ from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.read import backbone
 from pipeline.read.reader import ClockReader, crop_clock
+from pipeline.scan.still import read_in_boxes
 from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
 
 # ImageNet classes a clock face may be taken for: analog clock, wall clock, stopwatch, digital clock.
@@ -83,11 +84,24 @@ def reader() -> ClockReader:
         (np.zeros((120, 90, 3), np.uint8), None),
         (np.zeros((240, 320, 3), np.uint8), Box(100, 100, 0, 0)),
         (np.full((64, 64), 128, np.uint8), None),
+        (np.zeros((240, 320, 3), np.uint8), Box(1000, 1000, 30, 30)),
+        (np.zeros((2, 300, 3), np.uint8), Box(-50, -50, 10, 10)),
     ],
-    ids=["empty", "one-pixel", "all-black", "zero-size-box", "grey-single-channel"],
+    ids=[
+        "empty",
+        "one-pixel",
+        "all-black",
+        "zero-size-box",
+        "grey-single-channel",
+        "box-beyond-the-picture",
+        "box-before-a-thin-picture",
+    ],
 )
 def test_bad_crops_read_with_low_confidence_never_an_error(reader, image, box):
     (reading,) = reader.read_clocks([image], [box])
+    assert reading.confidence < 0.3, f"{reading} at {reading.confidence:.2f} from a crop with nothing on it"
+    if box is not None:  # as eval_reader and read_clock --bbox read a box: zoomed in on it as well
+        (reading,) = read_in_boxes(reader.read_clocks, [image], [box])
     assert reading.confidence < 0.3, f"{reading} at {reading.confidence:.2f} from a crop with nothing on it"
 
 
