@@ -196,7 +196,8 @@ def main() -> None:
     from pipeline.geometry import Box
     from pipeline.labels import LabelRow, write_labels
     from pipeline.read.fit import ACCEPT_CONFIDENCE
-    from pipeline.scan.still import read_stills
+    from pipeline.scan.still import read_labelled
+    from pipeline.synth.evaluation import UNREADABLE_BELOW, readings_scores
 
     out = args.out or ROOT / "var" / "datasets" / f"plain-clocks-{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
@@ -216,33 +217,20 @@ def main() -> None:
     readings = []
     for start in range(0, len(cases), 64):
         chunk = cases[start : start + 64]
-        images = [image for _, _, image in chunk]
         boxes = [Box(*row.box) if row.box else None for row, _, _ in chunk]
-        read = reader.read_clocks(images, boxes)
-        # As eval_reader reads a row without a box: pipeline.scan.still.
-        unboxed = [index for index, box in enumerate(boxes) if box is None]
-        for index, still in zip(unboxed, read_stills(detector.find, reader.read_clocks, [images[i] for i in unboxed]),
-                                strict=True):  # fmt: skip
-            read[index] = still.reading
-        readings.extend(read)
-    groups: dict[str, list[tuple[bool, float]]] = defaultdict(list)
+        readings.extend(read_labelled(detector.find, reader.read_clocks, [image for _, _, image in chunk], boxes))
+    groups: dict[str, list] = defaultdict(list)
     wrong = []
     for (row, variant, _), reading in zip(cases, readings, strict=True):
-        right = reading.confidence >= 0.01 and minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
         for group in ("all", row.kind, variant, f"{variant}/{row.kind}"):
-            groups[group].append((right, reading.confidence))
-        if not right:
+            groups[group].append((row, reading))
+        off = minutes_apart(row.hour, row.minute, reading.hour, reading.minute)
+        if reading.confidence < UNREADABLE_BELOW or off > 1:
             wrong.append({"file": row.file, "truth": f"{row.hour % 12 or 12}:{row.minute:02d}", "reading": str(reading),
                           "confidence": round(reading.confidence, 3), "kind": reading.kind})  # fmt: skip
 
-    def scores(results: list[tuple[bool, float]]) -> dict:
-        sure = [right for right, confidence in results if confidence >= ACCEPT_CONFIDENCE]
-        return {"n": len(results), "top1": round(sum(right for right, _ in results) / len(results), 4),
-                "share_above_threshold": round(len(sure) / len(results), 4),
-                "top1_above_threshold": round(sum(sure) / len(sure), 4) if sure else 0.0}  # fmt: skip
-
     report = {"benchmark": "plain_clocks", "seed": args.seed, "directory": str(out),
-              **{group: scores(results) for group, results in groups.items()}}  # fmt: skip
+              **{group: readings_scores(results, ACCEPT_CONFIDENCE) for group, results in groups.items()}}  # fmt: skip
     if args.details:
         report["wrong"] = wrong
     print(json.dumps(report))

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
+
+if TYPE_CHECKING:
+    from pipeline.labels import LabelRow
+    from pipeline.read.reader import Reading
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,27 @@ def reader_scores(cases: list[ReaderCase]) -> dict[str, float | int]:
     share = (lambda count: round(count / n, 4)) if n else (lambda count: 0.0)
     return {"n": n, "top1": share(top1), "hour_acc": share(hour), "minute_acc": share(minute),
             "unreadable": n - len(read)}  # fmt: skip
+
+
+# A reading less sure than this is counted as unreadable (and so as wrong).
+UNREADABLE_BELOW = 0.01
+
+
+def readings_scores(results: list[tuple[LabelRow, Reading]], threshold: float) -> dict:
+    """reader_scores of labelled rows and their readings (an unsure reading is unreadable), and how
+    sure readings score: top1 among those at or above `threshold`, and the share that reach it."""
+    cases = []
+    for row, reading in results:
+        readable = reading.confidence >= UNREADABLE_BELOW
+        cases.append(ReaderCase(row.hour, row.minute, reading.hour if readable else None,
+                                reading.minute if readable else None))  # fmt: skip
+    scores: dict = reader_scores(cases)
+    sure = [(row, reading) for row, reading in results if reading.confidence >= threshold]
+    right = sum(minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1 for row, reading in sure)
+    scores["threshold"] = threshold
+    scores["share_above_threshold"] = round(len(sure) / len(results), 4) if results else 0.0
+    scores["top1_above_threshold"] = round(right / len(sure), 4) if sure else 0.0
+    return scores
 
 
 def detector_scores(truth: dict[str, list[Box]], found: dict[str, list[tuple[Box, float]]],

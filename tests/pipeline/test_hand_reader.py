@@ -21,16 +21,6 @@ from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
 CLOCK_CLASSES = {409, 892, 826, 530}
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("the network is off in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-
-
 def _clock_crop(hour: int, minute: int, seed: int = 8, *, side: int = 112, margin: int = 6,
                 background: int = 240) -> np.ndarray:  # fmt: skip
     """A drawn analog clock at hour:minute on a plain square canvas, `margin` pixels in from its edge."""

@@ -17,11 +17,8 @@ from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
 from pipeline.read.fit import ACCEPT_CONFIDENCE
-from pipeline.scan.still import read_in_boxes, read_stills
-from pipeline.synth.evaluation import ReaderCase, reader_scores
-
-# A reading less sure than this is counted as unreadable (and so as wrong).
-UNREADABLE_BELOW = 0.01
+from pipeline.scan.still import FindClocks, read_labelled
+from pipeline.synth.evaluation import readings_scores
 
 
 class Command(BaseCommand):
@@ -66,29 +63,17 @@ class Command(BaseCommand):
             images = [load_rgb(directory / row.file) for row in chunk]
             boxes = [Box(*row.box) if row.box else None for row in chunk]
             if as_given:
-                results.extend(zip(chunk, reader.read_clocks(images, boxes), strict=True))
-                continue
-            readings = {}
-            boxed = [index for index, box in enumerate(boxes) if box is not None]
-            if boxed:
-                in_boxes = read_in_boxes(reader.read_clocks, [images[i] for i in boxed], [boxes[i] for i in boxed])
-                readings.update(zip(boxed, in_boxes, strict=True))
-            unboxed = [index for index, box in enumerate(boxes) if box is None]
-            if unboxed:
-                pictures = [images[index] for index in unboxed]
-                if find is not None:
-                    whole = [still.reading for still in read_stills(find, reader.read_clocks, pictures)]
-                else:
-                    whole = reader.read_clocks(pictures, [None] * len(pictures))
-                readings.update(zip(unboxed, whole, strict=True))
-            results.extend((row, readings[index]) for index, row in enumerate(chunk))
+                readings = reader.read_clocks(images, boxes)
+            else:
+                readings = read_labelled(find, reader.read_clocks, images, boxes)
+            results.extend(zip(chunk, readings, strict=True))
         threshold = float(options["threshold"])
-        scores = _scores(results, threshold)
+        scores = readings_scores(results, threshold)
         if options["by_kind"]:
             for kind in ("analog", "digital"):
                 # The label's kind where it is given, else the kind the reader saw.
                 part = [(row, reading) for row, reading in results if (row.kind or reading.kind) == kind]
-                scores[kind] = _scores(part, threshold)
+                scores[kind] = readings_scores(part, threshold)
         if options["details"]:
             for row, reading in results:
                 truth = f"{row.hour % 12 or 12}:{row.minute:02d}"
@@ -108,7 +93,7 @@ class Command(BaseCommand):
         for key, value in scores.items():
             self.stdout.write(f"{key:>22}: {json.dumps(value) if isinstance(value, dict) else value}")
 
-    def _finder(self, rows: list) -> object:
+    def _finder(self, rows: list) -> FindClocks | None:
         """The scan's detector's `find`, where some row has no box and a detector can be had."""
         if all(row.box for row in rows):
             return None
@@ -119,18 +104,3 @@ class Command(BaseCommand):
             return None
         self.stderr.write(f"rows without a box: {choice.describe()}")
         return detector.find
-
-
-def _scores(results: list, threshold: float) -> dict:
-    cases = []
-    for row, reading in results:
-        readable = reading.confidence >= UNREADABLE_BELOW
-        cases.append(ReaderCase(row.hour, row.minute, reading.hour if readable else None,
-                                reading.minute if readable else None))  # fmt: skip
-    scores: dict = reader_scores(cases)
-    sure = [(row, reading) for row, reading in results if reading.confidence >= threshold]
-    right = sum(minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1 for row, reading in sure)
-    scores["threshold"] = threshold
-    scores["share_above_threshold"] = round(len(sure) / len(results), 4) if results else 0.0
-    scores["top1_above_threshold"] = round(right / len(sure), 4) if sure else 0.0
-    return scores
