@@ -1,6 +1,7 @@
-"""Digital displays: the project's display recognizer against RapidOCR (PP-OCR recognition inside
-its wheel) on the same rendered displays, and the two as the reader combines them (OCR's time
-over an unsure recognition, display_reader.choose_display_reading). Prints one JSON object: top1
+"""Digital displays: the project's display recognizer (one view, and the turned views the reader
+reads, display_reader.display_views) against RapidOCR (PP-OCR recognition inside its wheel) on
+the same rendered displays, and the two as the reader combines them (OCR's time over an unsure
+recognition of the turned views, display_reader.choose_display_reading). Prints one JSON object: top1
 (hour on a 12-hour dial exact, minute within 1), the share each read at all, and crops per second.
 
 The displays come from pipeline.synth.clocks.display_sample (LCD and LED styles, 12/24-hour, markers, damage).
@@ -33,7 +34,7 @@ def main() -> None:
     from django.conf import settings
 
     from pipeline.clock_time import minutes_apart
-    from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, read_with_second_opinion
+    from pipeline.read.display_reader import DISPLAY_SIZE, DisplayReader, display_views, read_with_second_opinion
     from pipeline.read.ocr import read_displays
     from pipeline.synth.clocks import display_sample
 
@@ -44,10 +45,16 @@ def main() -> None:
     results = {}
     recognizer = DisplayReader(str(settings.DISPLAY_READER_WEIGHTS), device="cpu")
 
-    def combined(crops: list) -> list:
-        return [reading for reading, _ in read_with_second_opinion(recognizer.read, read_displays, crops)]
+    def turned_views(crops: list) -> list:
+        return recognizer.read_views([display_views(crop, None) for crop in crops])
 
-    for name, read in (("display_recognizer", recognizer.read), ("rapidocr", read_displays), ("combined", combined)):
+    def combined(crops: list) -> list:
+        views = [display_views(crop, None) for crop in crops]
+        return [reading for reading, _ in read_with_second_opinion(recognizer.read_views, read_displays, views)]
+
+    readers = (("display_recognizer", recognizer.read), ("display_recognizer_turned_views", turned_views),
+               ("rapidocr", read_displays), ("combined", combined))  # fmt: skip
+    for name, read in readers:
         read(crops[:4])
         started = time.perf_counter()
         readings = read(crops)

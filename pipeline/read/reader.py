@@ -27,10 +27,9 @@ from pipeline.geometry import Box
 from pipeline.read import decode as dial_decode
 from pipeline.read.dial_geometry import turned_squeeze
 from pipeline.read.display_reader import (
-    DISPLAY_SIZE,
     DisplayReader,
     DisplayReading,
-    crop_display,
+    display_views,
     read_with_second_opinion,
 )
 from pipeline.read.ocr import read_displays
@@ -144,8 +143,8 @@ class ClockReader:
         digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
         if self.display is None or not digital:
             return readings
-        crops = [crop_display(images[index], boxes[index], DISPLAY_SIZE) for index in digital]
-        displays = read_with_second_opinion(self.display.read, self.display_ocr, crops)
+        views = [display_views(images[index], boxes[index]) for index in digital]
+        displays = read_with_second_opinion(self.display.read_views, self.display_ocr, views)
         for index, (chosen, method) in zip(digital, displays, strict=True):
             readings[index] = Reading(hour=chosen.hour % 12 or 12, minute=chosen.minute, meridiem=chosen.meridiem,
                                       confidence=chosen.confidence, kind="digital", method=method)  # fmt: skip

@@ -104,14 +104,16 @@ def test_the_reader_reads_typed_displays(text, hour, minute):
 
 def test_ocr_reads_only_the_displays_the_recognizer_is_unsure_of():
     sure, unsure = DisplayReading(9, 5, "none", 0.95), DisplayReading(10, 0, "am", 0.4)
-    asked: list[int] = []
+    asked: list[list[np.ndarray]] = []
 
     def ocr(crops):
-        asked.append(len(crops))
+        asked.append(crops)
         return [DisplayReading(3, 3, "none", 0.9) for _ in crops]
 
-    crops = [np.zeros((40, 128, 3), np.uint8), np.ones((40, 128, 3), np.uint8)]
-    chosen = read_with_second_opinion(lambda _: [sure, unsure], ocr, crops)
-    assert asked == [1], "OCR reads the one unsure display, not both"
+    # Each display's views: the upright one first, then turned ones.
+    views = [[np.full((40, 128, 3), base + turn, np.uint8) for turn in (0, 1, 2)] for base in (0, 100)]
+    chosen = read_with_second_opinion(lambda _: [sure, unsure], ocr, views)
+    assert len(asked) == 1 and len(asked[0]) == 1, "OCR reads the one unsure display, not both"
+    assert asked[0][0] is views[1][0], "OCR reads the unsure display's upright view"
     assert chosen == [(sure, "digital"), (DisplayReading(3, 3, "none", 0.9), "ocr")]
-    assert read_with_second_opinion(lambda _: [sure, unsure], None, crops) == [(sure, "digital"), (unsure, "digital")]
+    assert read_with_second_opinion(lambda _: [sure, unsure], None, views) == [(sure, "digital"), (unsure, "digital")]
