@@ -57,6 +57,16 @@ def test_it_never_reads_an_hour_or_minute_no_clock_shows():
     assert reading.confidence < 0.5
 
 
+def test_a_marker_the_recognizer_is_unsure_of_says_nothing_of_am_pm():
+    places = _places({" ": 1}, {"9": 1}, {"0": 1}, {"5": 1})
+    coin_flip = np.array([0.02, 0.47, 0.51])
+    reading = decode_display(places, coin_flip)
+    assert (reading.hour, reading.minute, reading.marker, reading.meridiem) == (9, 5, "none", "unknown")
+    assert decode_display(places, np.array([0.02, 0.08, 0.9])).meridiem == "pm"
+    # A 24-hour reading still says which half it is without any marker.
+    assert decode_display(_places({"2": 1}, {"1": 1}, {"0": 1}, {"5": 1}), coin_flip).meridiem == "pm"
+
+
 @pytest.mark.parametrize(
     ("hour", "marker", "expected"),
     [(0, "none", "am"), (12, "none", "unknown"), (7, "none", "unknown"), (13, "none", "pm"), (7, "pm", "pm")],
