@@ -30,7 +30,9 @@
     active: 0, // index of the player on screen
     showing: null, // the timeline entry on screen
     paused: false, // "other clips" playback takes over until "back to live"
-    stats: { switches: [], errors: [] },
+    // What the page did, for tests and for anyone looking at a stutter in the console:
+    // each switch, each error, and each player's waits, seeks, pauses and ends (the last 200).
+    stats: { switches: [], errors: [], events: [] },
   };
   window.clockweb = state;
 
@@ -302,6 +304,16 @@
     else if (event.key === "m") toggleSound();
     else if (event.key === "l") goLive();
   });
+  players.forEach((player, index) =>
+    ["waiting", "stalled", "seeking", "pause", "ended"].forEach((type) =>
+      player.addEventListener(type, () => {
+        const events = state.stats.events;
+        events.push({ type, player: index, onScreen: player.classList.contains("on-screen"), wall: now(),
+                      position: Number(player.currentTime.toFixed(3)), ready: player.readyState });
+        if (events.length > 200) events.shift();
+      }),
+    ),
+  );
   players.forEach((player) =>
     player.addEventListener("error", () => {
       state.stats.errors.push(`media error on ${player.src}`);
