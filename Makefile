@@ -28,6 +28,8 @@ $(INSTALLED): pyproject.toml
 	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; } || true
 	$(BIN)/python -m pipeline.scan.nanodet install --out $(MODELS_DIR)/nanodet-m.pt
+	@# clockweb's own detector as ONNX, which onnxruntime runs in half torch's time on a CPU.
+	$(BIN)/python -m pipeline.scan.detector export-onnx models/detector.pt --out $(MODELS_DIR)/detector.onnx
 	touch $@
 
 # WordNet 3.0 for the offline concept search (Debian's wordnet-base, assembled for nltk).

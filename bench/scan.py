@@ -86,7 +86,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "scan", "video_seconds": round(duration, 2), "samples_per_second": 1.0,
         "device": detector.device, "cpus": os.cpu_count(),
-        "detector": choice.kind, "detector_weights": choice.weights, "second_look": choice.second_look is not None,
+        "detector": choice.kind, "detector_weights": choice.weights, "second_look": choice.second_look,
         "tiles": choice.tiles, "detector_image_size": detector.image_size,
         "detector_images_per_second": round(detector_speed, 2),
         "ffmpeg_realtime_factor": round(ffmpeg_rtf, 2), "scan_realtime_factor": round(scan_rtf, 2),

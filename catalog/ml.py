@@ -45,7 +45,7 @@ def _loaded(what: str, path: str, command: str, variable: str, load: Callable[[]
 @cache
 def _detector(forced: str | None, device: str, confidence: float | None, image_size: int | None,
               own: str, nanodet: str, cache_dir: str, tiles: tuple[int, int] | None,
-              tiles_only_on_gpu: bool) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+              tiles_only_on_gpu: bool, own_onnx: str) -> tuple[Detector, DetectorChoice]:  # fmt: skip
     from pipeline.geometry import best_device
     from pipeline.scan.choice import choose_detector
 
@@ -60,7 +60,7 @@ def _detector(forced: str | None, device: str, confidence: float | None, image_s
     detector, choice = choose_detector(forced=forced, cache_dir=Path(cache_dir), nanodet_weights=Path(nanodet),
                                        own_weights=Path(own), device=None if device == "auto" else device,
                                        confidence=confidence, image_size=image_size, no_clock=no_clock,
-                                       tiles=tiles)  # fmt: skip
+                                       tiles=tiles, own_onnx=Path(own_onnx))  # fmt: skip
     logger.info("%s%s", choice.describe(), "".join(f"; passed over {reason}" for reason in choice.passed_over))
     return detector, choice
 
@@ -74,7 +74,8 @@ def clock_detector(*, confidence: float | None = None) -> tuple[Detector, Detect
                                      settings.OWN_DETECTOR_WEIGHTS, settings.NANODET_WEIGHTS,
                                      str(settings.DETECTOR_CACHE_DIR),
                                      settings.DETECTOR_TILES,
-                                     settings.DETECTOR_TILES_AUTO))  # type: ignore[return-value]  # fmt: skip
+                                     settings.DETECTOR_TILES_AUTO,
+                                     str(settings.OWN_DETECTOR_ONNX)))  # type: ignore[return-value]  # fmt: skip
 
 
 def planned_detector() -> DetectorChoice:

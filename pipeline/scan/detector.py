@@ -7,7 +7,10 @@ checkpoint knows one class, 0 `clock`. Which one is used is read from the checkp
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,13 +69,61 @@ class WrappingDetector:
         return self.wrapped.image_size
 
 
+# The metadata key of an ONNX export that names the checkpoint it was made from (its sha256).
+ONNX_SOURCE_KEY = "clockweb_source_sha256"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_onnx(weights: str | Path, out: str | Path) -> Path:
+    """The YOLO checkpoint exported by ultralytics to ONNX at `out` (any batch and input size),
+    marked with the checkpoint it came from: on a CPU onnxruntime runs clockweb's own detector in
+    about half torch's time, with the same boxes (bench/scan.py; tests/pipeline/test_detector_onnx.py)."""
+    import onnx  # only at install: the export needs it, running it needs onnxruntime alone
+
+    weights, out = Path(weights), Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Ultralytics writes the export beside the checkpoint: work on a copy, away from models/.
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "detector.pt"
+        shutil.copyfile(weights, copy)
+        exported = Path(_import_yolo()(str(copy), task="detect").export(format="onnx", dynamic=True, simplify=False,
+                                                                        imgsz=320, verbose=False))  # fmt: skip
+        model = onnx.load(str(exported))
+        onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props},
+                                            ONNX_SOURCE_KEY: _sha256(weights)})  # fmt: skip
+        partial = out.with_name(out.name + ".partial")
+        onnx.save(model, str(partial))
+        partial.replace(out)
+    return out
+
+
+def current_onnx_export(weights: str | Path, export: str | Path | None) -> Path | None:
+    """`export` where it exists and was made from `weights` as they are now, else None."""
+    if export is None or not Path(export).is_file():
+        return None
+    try:
+        import onnx
+
+        props = {prop.key: prop.value for prop in onnx.load(str(export), load_external_data=False).metadata_props}
+    except Exception:  # a truncated or foreign file: torch runs the checkpoint instead
+        return None
+    return Path(export) if props.get(ONNX_SOURCE_KEY) == _sha256(Path(weights)) else None
+
+
 class ClockDetector:
-    """A YOLO model loaded once, that finds clocks in batches of RGB frames."""
+    """A YOLO model loaded once, that finds clocks in batches of RGB frames. On a CPU it runs the
+    checkpoint's ONNX export (`onnx_export`, see export_onnx) through onnxruntime when that export
+    is current, and the checkpoint through torch otherwise (`runtime` says which)."""
 
     def __init__(self, weights: str | Path, *, device: str | None = None, confidence: float = 0.25,
-                 image_size: int = 640) -> None:  # fmt: skip
-        self.model = _import_yolo()(str(weights), task="detect")
+                 image_size: int = 640, onnx_export: str | Path | None = None) -> None:  # fmt: skip
         self.device = device or best_device()
+        export = current_onnx_export(weights, onnx_export) if self.device == "cpu" else None
+        self.runtime = "onnxruntime" if export is not None else "torch"
+        self.model = _import_yolo()(str(export or weights), task="detect")
         self.half = self.device.startswith("cuda")
         self.confidence = confidence
         self.image_size = image_size
@@ -169,3 +220,24 @@ def coco_weights(cache_dir: Path, *, download: bool = True) -> Path:
         return Path(attempt_download_asset(str(cache_dir / COCO_WEIGHTS)))
     except Exception as error:  # ultralytics raises ConnectionError, or anything else its download meets
         raise FileNotFoundError(f"{COCO_WEIGHTS} is not cached and could not be downloaded ({error})") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    description = "Export clockweb's own YOLO detector to ONNX for the CPU."
+    parser = argparse.ArgumentParser(prog="python -m pipeline.scan.detector", description=description)
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export-onnx", help="export a checkpoint (done by make install)")
+    export.add_argument("weights", type=Path)
+    export.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if current_onnx_export(args.weights, args.out) is not None:
+        print(f"{args.out} is current")
+        return 0
+    print(f"exported {args.weights} to {export_onnx(args.weights, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
