@@ -8,9 +8,12 @@ checkpoint knows one class, 0 `clock`. Which one is used is read from the checkp
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,19 @@ def _import_yolo() -> type:
 
     Image.open = patches._image_open
     return YOLO
+
+
+@contextmanager
+def _quiet_ultralytics() -> Iterator[None]:
+    """Ultralytics' info lines (which runtime loads which file) go to stdout, where the
+    benchmarks print their one JSON object; its warnings and errors still show."""
+    log = logging.getLogger("ultralytics")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -123,11 +139,13 @@ class ClockDetector:
         self.device = device or best_device()
         export = current_onnx_export(weights, onnx_export) if self.device == "cpu" else None
         self.runtime = "onnxruntime" if export is not None else "torch"
-        self.model = _import_yolo()(str(export or weights), task="detect")
+        yolo = _import_yolo()  # before quieting: importing ultralytics sets its logger's level
+        with _quiet_ultralytics():  # an ONNX file is loaded when its names are first asked for
+            self.model = yolo(str(export or weights), task="detect")
+            names: dict[int, str] = self.model.names
         self.half = self.device.startswith("cuda")
         self.confidence = confidence
         self.image_size = image_size
-        names: dict[int, str] = self.model.names
         clock_classes = [index for index, name in names.items() if name == "clock"]
         if not clock_classes:
             raise ValueError(f"{weights} has no 'clock' class (it knows: {', '.join(list(names.values())[:10])}, …)")
@@ -140,15 +158,16 @@ class ClockDetector:
         # Ultralytics takes numpy images as BGR, like OpenCV.
         # fp16 on CUDA only; the option is not passed at all on the CPU.
         precision = {"half": True} if self.half else {}
-        results = self.model.predict(
-            [frame[..., ::-1] for frame in frames],
-            imgsz=self.image_size,
-            conf=self.confidence,
-            classes=[self.clock_class],
-            device=self.device,
-            verbose=False,
-            **precision,
-        )
+        with _quiet_ultralytics():  # the first call loads the runtime
+            results = self.model.predict(
+                [frame[..., ::-1] for frame in frames],
+                imgsz=self.image_size,
+                conf=self.confidence,
+                classes=[self.clock_class],
+                device=self.device,
+                verbose=False,
+                **precision,
+            )
         found = []
         for result in results:
             boxes = result.boxes

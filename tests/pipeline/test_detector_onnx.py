@@ -4,6 +4,7 @@ stale or broken."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -74,3 +75,21 @@ def test_make_install_exports_the_committed_detector():
     assert current_onnx_export(settings.OWN_DETECTOR_WEIGHTS, settings.OWN_DETECTOR_ONNX) is not None, (
         f"{settings.OWN_DETECTOR_ONNX} missing or stale: run `make install`"
     )
+
+
+def test_loading_and_running_the_export_prints_nothing(exported):
+    """The benchmarks print one JSON object on stdout; ultralytics' lines about which runtime
+    loads which file (info records of its logger, whose handler writes to stdout) must not land
+    among it."""
+    records: list[logging.LogRecord] = []
+    collector = logging.Handler()
+    collector.emit = records.append  # type: ignore[method-assign]
+    ultralytics_log = logging.getLogger("ultralytics")
+    ultralytics_log.addHandler(collector)
+    try:
+        detector = ClockDetector(settings.OWN_DETECTOR_WEIGHTS, device="cpu", onnx_export=exported, image_size=320)
+        detector.find(_scenes(1))
+    finally:
+        ultralytics_log.removeHandler(collector)
+    assert detector.runtime == "onnxruntime"
+    assert not [record.getMessage() for record in records if record.levelno < logging.WARNING]
