@@ -75,7 +75,7 @@ def clock_detector(*, confidence: float | None = None) -> tuple[Detector, Detect
                                      str(settings.DETECTOR_CACHE_DIR),
                                      settings.DETECTOR_TILES,
                                      settings.DETECTOR_TILES_AUTO,
-                                     str(settings.OWN_DETECTOR_ONNX)))  # type: ignore[return-value]  # fmt: skip
+                                     settings.OWN_DETECTOR_ONNX))  # type: ignore[return-value]  # fmt: skip
 
 
 def planned_detector() -> DetectorChoice:

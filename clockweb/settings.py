@@ -368,7 +368,7 @@ MODELS_DIR = Path(env_str("CLOCKWEB_MODELS_DIR") or BASE_DIR / "var" / "models")
 NANODET_WEIGHTS = str(MODELS_DIR / "nanodet-m.pt")
 # clockweb's own detector exported to ONNX by `make install`: run through onnxruntime on a CPU,
 # where it takes half torch's time; used only while it matches OWN_DETECTOR_WEIGHTS.
-OWN_DETECTOR_ONNX = MODELS_DIR / "detector.onnx"
+OWN_DETECTOR_ONNX = str(MODELS_DIR / "detector.onnx")
 # WordNet 3.0 for the offline concept search (assembled by `make install` from Debian's wordnet-base).
 WORDNET_DIR = str(MODELS_DIR / "wordnet")
 DETECTOR_CACHE_DIR = MODELS_DIR

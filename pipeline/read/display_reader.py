@@ -132,6 +132,14 @@ def decode_display(places: np.ndarray, marker: np.ndarray) -> DisplayReading:
     )
 
 
+@torch.no_grad()
+def display_probabilities(model: DisplayReaderNet, crops: list[np.ndarray],
+                          device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Each crop's digit-place (N x PLACES x DIGIT_CLASSES) and marker (N x len(MARKERS)) softmax."""
+    outputs = model(to_display_tensor(crops).to(device))
+    return outputs["places"].softmax(2).cpu().numpy(), outputs["marker"].softmax(1).cpu().numpy()
+
+
 class DisplayReader:
     """The trained display recognizer, loaded once; reads batches of wide crops."""
 
@@ -141,11 +149,8 @@ class DisplayReader:
         self.model, _ = load_checkpoint(checkpoint, DisplayReaderNet, device=device)
         self.device = str(next(self.model.parameters()).device)
 
-    @torch.no_grad()
     def probabilities(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Each crop's digit-place (N x PLACES x DIGIT_CLASSES) and marker (N x len(MARKERS)) softmax."""
-        outputs = self.model(to_display_tensor(crops).to(self.device))
-        return outputs["places"].softmax(2).cpu().numpy(), outputs["marker"].softmax(1).cpu().numpy()
+        return display_probabilities(self.model, crops, self.device)
 
     def read(self, crops: list[np.ndarray]) -> list[DisplayReading]:
         """One reading per crop, each read as it is."""
@@ -231,7 +236,7 @@ def display_views(image: np.ndarray, box: Box | None, size: tuple[int, int] = DI
     crops it from the picture turned about the box's centre by each of `turns`: the first view is
     the picture as it is when turns[0] is 0."""
     height, width = image.shape[:2]
-    if image.size == 0 or (box is not None and (box.width <= 0 or box.height <= 0)):
+    if image.size == 0:  # nothing to turn: crop_display makes black views of it
         return [crop_display(image, box, size) for _ in turns]
     centre = (box.x + box.width / 2, box.y + box.height / 2) if box is not None else (width / 2, height / 2)
     views = []

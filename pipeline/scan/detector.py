@@ -7,7 +7,6 @@ checkpoint knows one class, 0 `clock`. Which one is used is read from the checkp
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.geometry import Box, best_device
+from pipeline.onnx_files import file_sha256, marked_source, save_marked
 
 COCO_CLOCK_CLASS = 74
 # Ultralytics would otherwise try to reach its hub and download fonts for plots.
@@ -89,44 +89,26 @@ class WrappingDetector:
 ONNX_SOURCE_KEY = "clockweb_source_sha256"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_onnx(weights: str | Path, out: str | Path) -> Path:
     """The YOLO checkpoint exported by ultralytics to ONNX at `out` (any batch and input size),
     marked with the checkpoint it came from: on a CPU onnxruntime runs clockweb's own detector in
     about half torch's time, with the same boxes (bench/scan.py; tests/pipeline/test_detector_onnx.py)."""
-    import onnx  # only at install: the export needs it, running it needs onnxruntime alone
-
     weights, out = Path(weights), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Ultralytics writes the export beside the checkpoint: work on a copy, away from models/.
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / "detector.pt"
         shutil.copyfile(weights, copy)
-        exported = Path(_import_yolo()(str(copy), task="detect").export(format="onnx", dynamic=True, simplify=False,
-                                                                        imgsz=320, verbose=False))  # fmt: skip
-        model = onnx.load(str(exported))
-        onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props},
-                                            ONNX_SOURCE_KEY: _sha256(weights)})  # fmt: skip
-        partial = out.with_name(out.name + ".partial")
-        onnx.save(model, str(partial))
-        partial.replace(out)
-    return out
+        exported = _import_yolo()(str(copy), task="detect").export(format="onnx", dynamic=True, simplify=False,
+                                                                   imgsz=320, verbose=False)  # fmt: skip
+        return save_marked(Path(exported), out, ONNX_SOURCE_KEY, weights)
 
 
 def current_onnx_export(weights: str | Path, export: str | Path | None) -> Path | None:
     """`export` where it exists and was made from `weights` as they are now, else None."""
-    if export is None or not Path(export).is_file():
+    if export is None or marked_source(export, ONNX_SOURCE_KEY) != file_sha256(weights):
         return None
-    try:
-        import onnx
-
-        props = {prop.key: prop.value for prop in onnx.load(str(export), load_external_data=False).metadata_props}
-    except Exception:  # a truncated or foreign file: torch runs the checkpoint instead
-        return None
-    return Path(export) if props.get(ONNX_SOURCE_KEY) == _sha256(Path(weights)) else None
+    return Path(export)
 
 
 class ClockDetector:

@@ -45,6 +45,7 @@ from torchvision.ops import batched_nms
 
 from pipeline.coco import COCO_NAMES
 from pipeline.geometry import Box, best_device, not_contained
+from pipeline.onnx_files import file_sha256, save_marked
 from pipeline.scan.detector import FoundClock
 from pipeline.scan.tfjs_graph import GraphSpec, TfjsGraph, read_tfjs
 
@@ -279,7 +280,7 @@ def convert(json_path: str | Path, out_path: str | Path, *, source: dict[str, st
         "levels": levels,
         "input": {"channels": INPUT_CHANNELS, "mean": list(INPUT_MEAN), "std": list(INPUT_STD)},
         "reg_max": REG_MAX,
-        "source": {**(source or {}), **{f"sha256 {path.name}": _sha256(path) for path in files}},
+        "source": {**(source or {}), **{f"sha256 {path.name}": file_sha256(path) for path in files}},
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name + ".partial")
@@ -296,18 +297,12 @@ def load(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def onnx_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".onnx")
 
 
 def export_onnx(weights: str | Path) -> Path:
     """The converted graph as ONNX beside `weights` (batch of one), marked with the file it came from."""
-    import onnx  # only at install: the export needs it, running it needs onnxruntime alone
-
     weights = Path(weights)
     payload = load(weights)
     graph = TfjsGraph(GraphSpec.from_dict(payload["graph"])).eval()
@@ -320,11 +315,7 @@ def export_onnx(weights: str | Path) -> Path:
         warnings.simplefilter("ignore")
         torch.onnx.export(graph, (torch.zeros(1, 3, size, size),), str(partial), dynamo=False,
                           input_names=["images"], output_names=list(graph.output_names))  # fmt: skip
-    model = onnx.load(str(partial))
-    onnx.helper.set_model_props(model, {ONNX_SOURCE_KEY: _sha256(weights)})
-    onnx.save(model, str(partial))
-    partial.replace(target)
-    return target
+    return save_marked(partial, target, ONNX_SOURCE_KEY, weights)
 
 
 def onnx_session(weights: str | Path, *, required: bool = False) -> Any:
@@ -339,7 +330,7 @@ def onnx_session(weights: str | Path, *, required: bool = False) -> Any:
             raise FileNotFoundError(f"{path} not found (`python -m pipeline.scan.nanodet install` exports it)")
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         made_from = session.get_modelmeta().custom_metadata_map.get(ONNX_SOURCE_KEY)
-        if made_from != _sha256(Path(weights)):
+        if made_from != file_sha256(Path(weights)):
             raise ValueError(f"{path} was exported from another file than {weights}: install again")
     except Exception:
         if required:

@@ -21,6 +21,7 @@ from pipeline.read.display_reader import (
     DisplayReaderNet,
     decode_display,
     digit_class,
+    display_probabilities,
     to_display_tensor,
 )
 from pipeline.synth.clocks import RENDER_VERSION, display_sample
@@ -114,16 +115,17 @@ def train_display_reader(train: dict[str, np.ndarray], validation: dict[str, np.
 @torch.no_grad()
 def evaluate_display(model: DisplayReaderNet, data: dict[str, np.ndarray], batch_size: int = 256) -> dict[str, float]:
     """top1 as eval_reader counts it (hour exact on the 12-hour dial, minute within ±1), exact
-    readings, and how often the AM/PM marker is read right."""
+    readings, and how often the marker head's likeliest class is the right one (what it learns;
+    the reader takes a marker only where the head is sure of it, MARKER_SURE)."""
     model.eval()
-    readings = []
+    readings, likeliest_markers = [], []
     for start in range(0, len(data["images"]), batch_size):
-        outputs = model(to_display_tensor(list(data["images"][start : start + batch_size])))
-        places, markers = outputs["places"].softmax(2).numpy(), outputs["marker"].softmax(1).numpy()
+        places, markers = display_probabilities(model, list(data["images"][start : start + batch_size]))
         readings += [decode_display(places[i], markers[i]) for i in range(len(places))]
+        likeliest_markers += list(markers.argmax(1))
     hour = np.array([reading.hour for reading in readings])
     minute = np.array([reading.minute for reading in readings])
-    marker = np.array([MARKERS.index(reading.marker) for reading in readings])
+    marker = np.array(likeliest_markers)
     same_hour = hour % 12 == data["hour"] % 12
     return {
         "n": len(readings),

@@ -8,7 +8,7 @@ import torch
 
 from pipeline.read.checkpoints import load_checkpoint, save_checkpoint
 from pipeline.read.display_reader import DisplayReaderNet
-from pipeline.synth.display_training import _render_chunk, train_display_reader
+from pipeline.synth.display_training import _render_chunk, evaluate_display, train_display_reader
 
 
 def _tiny_sets() -> tuple[dict, dict]:
@@ -54,3 +54,27 @@ def test_only_epochs_that_validate_better_than_every_one_before_are_saved() -> N
             best = top1
             expected.append((epoch, top1))
     assert saved == expected
+
+
+class _UnsureOfTheMarker(torch.nn.Module):
+    """A recognizer that sees "2105" and leans to the marker class `lean` at 0.5: less than the
+    reader needs to take a marker (MARKER_SURE)."""
+
+    def __init__(self, lean: int) -> None:
+        super().__init__()
+        self.lean = lean
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        places = torch.full((len(images), 4, 11), -20.0)
+        for place, digit in enumerate("2105"):
+            places[:, place, int(digit) + 1] = 20.0
+        marker = torch.zeros(len(images), 3)
+        marker[:, self.lean] = 1.0  # softmax 0.58 against 0.21 each
+        return {"places": places, "marker": marker}
+
+
+def test_validation_counts_the_marker_heads_likeliest_class_even_where_the_reader_would_not_take_it():
+    validation = _render_chunk((6, 0, 8))
+    validation["marker"][:] = 2  # every display shows "pm"
+    assert evaluate_display(_UnsureOfTheMarker(lean=2), validation)["marker_acc"] == 1.0
+    assert evaluate_display(_UnsureOfTheMarker(lean=1), validation)["marker_acc"] == 0.0
