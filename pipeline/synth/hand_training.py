@@ -6,7 +6,9 @@ Each batch mixes, drawn afresh every step by a loader process:
   damage them (clocks.damage: light, glare, blur, grain, low resolution, JPEG);
 - rendered analog clocks set into real COCO photographs (../shared/data/backgrounds-coco), so
   the surroundings of a rendered clock are real;
-- rendered digital displays and crops of clockless real photographs, for the kind head.
+- rendered digital displays and crops of clockless real photographs, for the kind head;
+- with `--reviewed`, the clocks curators confirmed or corrected (`manage.py export_reviewed`):
+  analog ones among the real photographs, displays among the rendered ones.
 
 Every direction is labelled as the crop shows it (read/hand_net): where the minute hand, the
 hour hand and the dial's 12 point against the crop's up. A crop turned, squeezed or seen from the
@@ -33,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipeline.geometry import Box
 from pipeline.read.decode import cyclic_soft_label
 from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
@@ -46,7 +49,7 @@ from pipeline.read.hand_net import (
 )
 from pipeline.read.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
 from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
-from pipeline.synth.real_clocks import RealClock, real_clocks
+from pipeline.synth.real_clocks import RealClock, ReviewedFrames, real_clocks
 
 # Real sets whose dials face the camera: ermu03's crops are rectified, cv2024's faces scanned.
 # shlezman's photographs show some dials from the side, by how much no label says.
@@ -57,6 +60,8 @@ MIX = {"real": 0.36, "repainted": 0.18, "rendered": 0.28, "digital": 0.09, "none
 # Among real photographs: the share from the sets with real hands (ermu03, shlezman); the rest
 # are the drawn-hands dials (cv2024-fake-hands), which are many but all alike.
 REAL_HANDS_SHARE = 0.45
+# Among displays, where curators reviewed some: the share drawn from those real frames.
+REVIEWED_DISPLAY_SHARE = 0.5
 # The largest side a real image is kept at in memory (the crop is INPUT_SIZE anyway).
 _KEEP_SIDE = 288
 _MINUTE_SIGMA = 0.8
@@ -245,6 +250,12 @@ def _photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return damage(crop, rng, amount=float(rng.uniform(0.2, 0.9)))
 
 
+def _display_crop(path: Path, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """A reviewed display as the scan's reader sees it: its box, squared and resized."""
+    image = _load_rgb(path)
+    return None if image is None else crop_clock(image, Box(*box), INPUT_SIZE)
+
+
 def _background_patch(backgrounds: list[np.ndarray], rng: np.random.Generator, side: int) -> np.ndarray:
     image = backgrounds[int(rng.integers(len(backgrounds)))]
     height, width = image.shape[:2]
@@ -299,20 +310,24 @@ def _dial_sample(base: _Base, hour: int, minute: int, rng: np.random.Generator) 
 class SampleStream(torch.utils.data.IterableDataset):
     """Endless training samples, drawn by the mix above; reproducible from the seed and worker."""
 
-    def __init__(self, real_root: Path, background_root: Path, seed: int) -> None:
+    def __init__(self, real_root: Path, background_root: Path, seed: int,
+                 reviewed: ReviewedFrames | None = None) -> None:  # fmt: skip
         super().__init__()
         self.real_root, self.background_root, self.seed = real_root, background_root, seed
+        self.reviewed = reviewed or ReviewedFrames((), (), 0)
 
     def __iter__(self) -> Iterator[Sample]:
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
-        train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"]
+        # Curator-reviewed clocks are real photographs with real hands, the footage the reader serves.
+        train = [clock for clock in real_clocks(self.real_root) if clock.split == "train"] + list(self.reviewed.clocks)
         with_hands = [base for clock in train if clock.source != "cv2024-fake-hands" if (base := _base(clock))]
         drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
         dials = [dial for clock in train if clock.hands if (dial := _dial(clock))]
         backgrounds = [
             image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None
         ]
+        displays = [crop for path, box in self.reviewed.displays if (crop := _display_crop(path, box)) is not None]
         if not (with_hands or drawn) or not backgrounds:
             raise ValueError(
                 f"nothing to train on: {len(with_hands) + len(drawn)} real clocks in {self.real_root} "
@@ -330,6 +345,9 @@ class SampleStream(torch.utils.data.IterableDataset):
                 yield _dial_sample(base, hour, minute, rng)
             elif source in ("rendered", "repainted"):
                 yield rendered_on_photo(rng, backgrounds)
+            elif source == "digital" and displays and rng.random() < REVIEWED_DISPLAY_SHARE:
+                display = displays[int(rng.integers(len(displays)))]
+                yield Sample(_photometric(display, rng), KINDS.index("digital"), -1, -1)
             elif source == "digital":
                 sample = reader_sample(rng, INPUT_SIZE, digital_share=1.0)
                 yield Sample(sample.image, KINDS.index("digital"), -1, -1)
@@ -390,10 +408,12 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
                       evaluate: Callable[[HandReaderNet], dict[str, float]], save: Callable[..., None],
                       batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
                       initial: Path | None = None, state_path: Path | None = None,
+                      reviewed: ReviewedFrames | None = None,
                       log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
     """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
     model by `evaluate(model)["top1"]` at `out` and the latest state (weights, optimizer, step;
-    about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`."""
+    about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`.
+    `reviewed`: curator-reviewed frames (real_clocks.reviewed_frames) trained on beside the real clocks."""
     torch.manual_seed(seed)
     model = HandReaderNet()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
@@ -419,8 +439,9 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
             return (at + 1) / warmup
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (at - warmup) / max(1, steps - warmup))))
 
-    loader = torch.utils.data.DataLoader(SampleStream(real_root, background_root, seed + step), batch_size=batch_size,
-                                         num_workers=1, collate_fn=_collate, prefetch_factor=4)  # fmt: skip
+    stream = SampleStream(real_root, background_root, seed + step, reviewed)
+    loader = torch.utils.data.DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=_collate,
+                                         prefetch_factor=4)  # fmt: skip
     started, total, seen = time.monotonic(), 0.0, 0
     validation: dict[str, float] = {}
     model.train()
@@ -465,7 +486,6 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     `top1_joint_model_only` the joint decode of the network alone, `top1_plain` the plain 12 + 60
     argmax, `top1_hands` the two hands without the hour head."""
     from pipeline.clock_time import minutes_apart
-    from pipeline.geometry import Box
     from pipeline.labels import read_labels
 
     rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]

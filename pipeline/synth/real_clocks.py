@@ -331,3 +331,36 @@ def write_eval_set(clocks: list[RealClock], directory: Path) -> int:
     ]
     write_labels(directory, rows)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class ReviewedFrames:
+    """What curators reviewed (`manage.py export_reviewed`), split for training: analog clocks with
+    the time a curator confirmed or typed, and the boxes of digital displays (which teach the hand
+    reader's kind head what a real display looks like; their digits are the display reader's)."""
+
+    clocks: tuple[RealClock, ...]
+    displays: tuple[tuple[Path, tuple[int, int, int, int]], ...]
+    skipped: int  # rows without a time or a box, of no kind, or whose frame is missing
+
+
+def reviewed_frames(directory: Path) -> ReviewedFrames:
+    """The rows of an export_reviewed folder (its labels.csv; a clear ValueError where that is
+    missing or broken) as training material. Every reviewed frame is training data: the held-out
+    validation split stays the one of ../shared/data, so runs with and without reviews compare."""
+    from pipeline.labels import read_labels
+
+    clocks: list[RealClock] = []
+    displays: list[tuple[Path, tuple[int, int, int, int]]] = []
+    skipped = 0
+    for row in read_labels(directory):
+        path = directory / row.file
+        if row.hour is None or row.minute is None or row.box is None or not path.is_file():
+            skipped += 1
+        elif row.kind == "digital":
+            displays.append((path, row.box))
+        elif row.kind in ("analog", ""):
+            clocks.append(RealClock(path, row.hour % 12, row.minute, row.box, "reviewed", "train"))
+        else:
+            skipped += 1
+    return ReviewedFrames(tuple(clocks), tuple(displays), skipped)

@@ -152,3 +152,26 @@ def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data,
 def test_train_reader_says_what_is_missing(tmp_path):
     with pytest.raises(CommandError, match="real clock photographs"):
         call_command("train_reader", "--real-clocks", str(tmp_path / "nowhere"), "--steps", "1")
+
+
+def test_train_reader_trains_on_what_curators_reviewed(tiny_real_data, tmp_path, settings):
+    """export_reviewed's folder feeds train_reader --reviewed: its clocks are counted, the run is
+    recorded with it, and a folder that is not one says so."""
+    settings.VAR_DIR = tmp_path / "var"
+    real, backgrounds = tiny_real_data
+    reviewed = tmp_path / "reviewed"
+    _clock_photo(reviewed / "video1-reading1.jpg", 4, 20, seed=30)
+    _clock_photo(reviewed / "video1-reading2.jpg", 8, 45, seed=31)
+    write_labels(reviewed, [LabelRow("video1-reading1.jpg", 4, 20, (8, 8, 144, 144), "analog"),
+                            LabelRow("video1-reading2.jpg", 20, 45, (8, 8, 144, 144), "analog"),
+                            LabelRow("video1-reading3.jpg", 9, 15, (8, 8, 144, 144), "analog")])  # fmt: skip
+    out = tmp_path / "reader.pt"
+    common = ["--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds", str(backgrounds),
+              "--validation", str(tmp_path / "validation"), "--batch-size", "4", "--out", str(out)]  # fmt: skip
+    log = StringIO()
+    call_command("train_reader", *common, "--reviewed", str(reviewed), stdout=log)
+    assert "2 reviewed clocks and 0 reviewed displays" in log.getvalue()
+    assert "left out (no time, box, frame or kind): 1" in log.getvalue(), "the row whose frame is missing"
+    assert f"--reviewed {reviewed}" in torch.load(out, weights_only=False)["command"]
+    with pytest.raises(CommandError, match=r"--reviewed: .*labels\.csv not found"):
+        call_command("train_reader", *common, "--reviewed", str(tmp_path / "nowhere"), stdout=StringIO())

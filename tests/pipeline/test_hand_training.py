@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from pipeline.labels import LabelRow
 from pipeline.synth.clocks import perspective_warp
 from pipeline.synth.hand_training import seen_directions
 
@@ -114,3 +116,77 @@ def test_the_squeeze_label_of_a_recropped_frontal_dial_is_the_ellipse_its_pixels
             squeezed += 1
             assert _axes_apart(axis, drawn_axis) < 6
     assert squeezed >= 3, "some re-crops are oblique views"
+
+
+def _reviewed_folder(folder: Path, rows_and_images: list[tuple[LabelRow, np.ndarray | None]]) -> None:
+    """An export_reviewed folder: frames and labels.csv, written as corrections_export writes them."""
+    from pipeline.labels import write_labels
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for row, image in rows_and_images:
+        if image is not None:
+            cv2.imwrite(str(folder / row.file), image)
+    write_labels(folder, [row for row, _ in rows_and_images])
+
+
+def _frame(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+
+
+def test_reviewed_frames_split_clocks_from_displays_and_leave_out_what_cannot_be_trained_on(tmp_path):
+    from pipeline.synth.real_clocks import reviewed_frames
+
+    _reviewed_folder(tmp_path, [
+        (LabelRow("analog.jpg", 12, 40, (10, 10, 80, 80), "analog"), _frame(1)),
+        (LabelRow("afternoon.jpg", 14, 5, (20, 20, 60, 60), "analog"), _frame(2)),
+        (LabelRow("display.jpg", 9, 15, (30, 40, 90, 30), "digital"), _frame(3)),
+        (LabelRow("no-box.jpg", 3, 0, None, "analog"), _frame(4)),
+        (LabelRow("no-time.jpg", None, None, (10, 10, 50, 50), "analog"), _frame(5)),
+        (LabelRow("unknown.jpg", 3, 0, (10, 10, 50, 50), "unknown"), _frame(6)),
+        (LabelRow("gone.jpg", 3, 0, (10, 10, 50, 50), "analog"), None),
+    ])  # fmt: skip
+    reviewed = reviewed_frames(tmp_path)
+    assert [(clock.path.name, clock.hour, clock.minute, clock.box, clock.split) for clock in reviewed.clocks] == [
+        ("analog.jpg", 0, 40, (10, 10, 80, 80), "train"),
+        ("afternoon.jpg", 2, 5, (20, 20, 60, 60), "train"),
+    ], "hours on the dial (12 is 0, 14 is 2), in their boxes, all training"
+    assert reviewed.displays == ((tmp_path / "display.jpg", (30, 40, 90, 30)),)
+    assert reviewed.skipped == 4
+    with pytest.raises(ValueError, match=r"labels\.csv not found"):
+        reviewed_frames(tmp_path / "nowhere")
+
+
+def test_the_training_stream_draws_reviewed_clocks_and_displays(tmp_path, monkeypatch):
+    """With no training clocks of its own (irsural is all validation), the stream trains on what
+    curators reviewed: their clocks at their times, their displays for the kind head."""
+    from pipeline.read.hand_net import KINDS
+    from pipeline.synth import hand_training
+    from pipeline.synth.real_clocks import reviewed_frames
+
+    real = tmp_path / "real"
+    (real / "irsural").mkdir(parents=True)
+    cv2.imwrite(str(real / "irsural" / "02-37-20.411.png"), _frame(7))
+    backgrounds = tmp_path / "backgrounds"
+    backgrounds.mkdir()
+    for index in range(3):
+        cv2.imwrite(str(backgrounds / f"{index}.jpg"), _frame(10 + index))
+    with pytest.raises(ValueError, match="nothing to train on"):
+        next(iter(hand_training.SampleStream(real, backgrounds, seed=1)))
+
+    _reviewed_folder(tmp_path / "reviewed", [
+        (LabelRow("a.jpg", 4, 20, (20, 10, 100, 100), "analog"), _frame(20)),
+        (LabelRow("b.jpg", 20, 45, (30, 20, 90, 90), "analog"), _frame(21)),
+        (LabelRow("c.jpg", 7, 0, (10, 40, 120, 40), "digital"), _frame(22)),
+    ])  # fmt: skip
+    monkeypatch.setattr(hand_training, "REVIEWED_DISPLAY_SHARE", 1.0)
+
+    def no_rendered_displays(*args: object, **kwargs: object) -> None:
+        raise AssertionError("with every display drawn from the reviewed ones, none is rendered")
+
+    monkeypatch.setattr(hand_training, "reader_sample", no_rendered_displays)
+    reviewed = reviewed_frames(tmp_path / "reviewed")
+    stream = iter(hand_training.SampleStream(real, backgrounds, seed=1, reviewed=reviewed))
+    samples = [next(stream) for _ in range(80)]
+    times = {(sample.hour, sample.minute) for sample in samples if sample.kind == KINDS.index("analog")}
+    assert {(4, 20), (8, 45)} <= times, "the reviewed clocks are trained on at the times curators gave"
+    assert any(sample.kind == KINDS.index("digital") for sample in samples)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from pipeline.read.checkpoints import save_checkpoint
 
 _RECORDED = {"display", "polar", "seed", "steps", "eval_every", "real_clocks", "backgrounds", "validation", "count",
-             "epochs", "batch_size", "width", "learning_rate", "out", "init"}  # fmt: skip
+             "epochs", "batch_size", "width", "learning_rate", "out", "init", "reviewed"}  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -52,6 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="processes that render crops (--display, --polar)")
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
+        parser.add_argument("--reviewed", type=Path,
+                            help="an export_reviewed folder: the clocks curators confirmed or corrected, trained on "
+                                 "beside the real clocks (hand reader)")  # fmt: skip
 
     @staticmethod
     def _default_validation() -> Path:
@@ -75,12 +78,22 @@ class Command(BaseCommand):
             self._rendered_only(options, command)
             return
         from pipeline.synth.hand_training import real_evaluator, train_hand_reader
-        from pipeline.synth.real_clocks import real_clocks, write_eval_set
+        from pipeline.synth.real_clocks import real_clocks, reviewed_frames, write_eval_set
 
         real_root, backgrounds = options["real_clocks"], options["backgrounds"]
         for path, what in ((real_root, "real clock photographs"), (backgrounds, "clockless photographs")):
             if not Path(path).is_dir():
                 raise CommandError(f"{path} not found: the {what} to train on (see ../shared/data/SOURCES.md)")
+        reviewed = None
+        if options["reviewed"]:
+            try:
+                reviewed = reviewed_frames(options["reviewed"])
+            except ValueError as error:
+                raise CommandError(f"--reviewed: {error}") from None
+            self.stdout.write(
+                f"{len(reviewed.clocks)} reviewed clocks and {len(reviewed.displays)} reviewed displays "
+                f"from {options['reviewed']}; left out (no time, box, frame or kind): {reviewed.skipped}"
+            )
         validation = options["validation"]
         if validation == self._default_validation() or not (validation / "labels.csv").exists():
             held_out = [clock for clock in real_clocks(real_root) if clock.split == "validation"]
@@ -95,7 +108,7 @@ class Command(BaseCommand):
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
             initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
-            log=self.stdout.write,
+            reviewed=reviewed, log=self.stdout.write,
         )  # fmt: skip
         self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
