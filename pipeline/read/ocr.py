@@ -46,7 +46,8 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
         if hour <= 23:
             if marker != "none" and not 1 <= hour <= 12:
                 continue
-            return DisplayReading(hour=hour, minute=minute, marker=marker, confidence=float(score))
+            return DisplayReading(hour=hour, minute=minute, marker=marker, confidence=float(score),
+                                  separated=bool(separated))  # fmt: skip
     return None
 
 

@@ -13,11 +13,17 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.geometry import Box
 from pipeline.read import ocr
 from pipeline.read.display_reader import (
+    DIGIT_CLASSES,
+    DISPLAY_SEEN,
     OCR_SURE,
     RECOGNIZER_SURE,
+    UNSEPARATED_SUPPORT,
     DisplayReading,
     choose_display_reading,
+    decode_display,
+    digit_class,
     read_with_second_opinion,
+    shown_probability,
 )
 from pipeline.read.ocr import parse_time_text, read_displays
 from pipeline.read.reader import load_reader
@@ -43,6 +49,7 @@ def test_display_text_is_parsed_as_a_time(text, expected):
     assert reading is not None
     assert (reading.hour, reading.minute, reading.marker) == expected
     assert reading.confidence == 0.9
+    assert reading.separated == any(mark in text for mark in ":."), "whether a colon or point stood between"
 
 
 @pytest.mark.parametrize("text", ["27:75", "SALE", "", "13:05 PM", "1:7", "$12.50", "2015 TOUR", "ROOM 1250", "45%"])
@@ -117,3 +124,41 @@ def test_ocr_reads_only_the_displays_the_recognizer_is_unsure_of():
     assert asked[0][0] is views[1][0], "OCR reads the unsure display's upright view"
     assert chosen == [(sure, "digital"), (DisplayReading(3, 3, "none", 0.9), "ocr")]
     assert read_with_second_opinion(lambda _: [sure, unsure], None, views) == [(sure, "digital"), (unsure, "digital")]
+
+
+def _recognized(places_of: dict[int, dict[str, float]]) -> DisplayReading:
+    """The recognizer's reading of digit probabilities (place -> {char: weight}), as it decodes them."""
+    places = np.full((4, DIGIT_CLASSES), 1e-3)
+    for index, weights in places_of.items():
+        for char, weight in weights.items():
+            places[index, digit_class(char)] = weight
+    return decode_display(places / places.sum(1, keepdims=True), np.array([1.0, 0.0, 0.0]))
+
+
+def test_bare_digits_are_a_time_only_where_the_recognizer_sees_that_display():
+    """OCR read a red petal's "20 to" beside a dial's 8 as "2008": four bare digits are taken over
+    an unsure recognizer only where it sees a display at all and finds that time possible."""
+    bare = parse_time_text("2008", 0.86)
+    assert bare is not None and not bare.separated
+    no_display = _recognized({})  # every digit as likely as any other: no display seen
+    assert no_display.confidence < DISPLAY_SEEN
+    assert choose_display_reading(no_display, bare) == (no_display, "digital")
+    other_time = _recognized({0: {"1": 0.2}, 1: {"2": 0.2}, 2: {"1": 0.2}, 3: {"5": 0.2}})
+    assert DISPLAY_SEEN <= other_time.confidence < RECOGNIZER_SURE
+    assert shown_probability(other_time.places, 20, 8) < UNSEPARATED_SUPPORT
+    assert choose_display_reading(other_time, bare) == (other_time, "digital"), "a display seen, 20:08 not on it"
+    # A segment display whose colon OCR lost: the recognizer reads 20:06, unsure, and 20:08 is possible.
+    unsure_of_it = _recognized({0: {"2": 0.6}, 1: {"0": 0.6}, 2: {"0": 0.9}, 3: {"6": 0.55, "8": 0.45}})
+    assert (unsure_of_it.hour, unsure_of_it.minute) == (20, 6)
+    assert unsure_of_it.confidence < RECOGNIZER_SURE
+    assert choose_display_reading(unsure_of_it, bare) == (bare, "ocr")
+    typed = parse_time_text("20:08", 0.86)
+    assert choose_display_reading(no_display, typed) == (typed, "ocr"), "a typed time the recognizer cannot read"
+
+
+def test_the_recognizer_weighs_a_time_written_either_way():
+    places = np.full((4, DIGIT_CLASSES), 1e-6)
+    for index, char in enumerate(" 730"):
+        places[index, digit_class(char)] = 1.0
+    assert shown_probability(places, 7, 30) == pytest.approx(1.0, abs=1e-4), "' 7:30' is 7:30"
+    assert shown_probability(places, 17, 30) < 1e-5
