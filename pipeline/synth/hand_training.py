@@ -314,7 +314,7 @@ class SampleStream(torch.utils.data.IterableDataset):
                  reviewed: ReviewedFrames | None = None) -> None:  # fmt: skip
         super().__init__()
         self.real_root, self.background_root, self.seed = real_root, background_root, seed
-        self.reviewed = reviewed or ReviewedFrames((), (), 0)
+        self.reviewed = reviewed or ReviewedFrames()
 
     def __iter__(self) -> Iterator[Sample]:
         info = torch.utils.data.get_worker_info()

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.labels import LabelRow, write_labels
+from pipeline.labels import LabelRow, read_labels, write_labels
 
 # The share of ermu03 and shlezman-train images kept for validation (by file-name hash).
 VALIDATION_SHARE = 0.3
@@ -339,17 +339,15 @@ class ReviewedFrames:
     the time a curator confirmed or typed, and the boxes of digital displays (which teach the hand
     reader's kind head what a real display looks like; their digits are the display reader's)."""
 
-    clocks: tuple[RealClock, ...]
-    displays: tuple[tuple[Path, tuple[int, int, int, int]], ...]
-    skipped: int  # rows without a time or a box, of no kind, or whose frame is missing
+    clocks: tuple[RealClock, ...] = ()
+    displays: tuple[tuple[Path, tuple[int, int, int, int]], ...] = ()
+    skipped: int = 0  # rows without a time or a box, of no kind, or whose frame is missing
 
 
 def reviewed_frames(directory: Path) -> ReviewedFrames:
     """The rows of an export_reviewed folder (its labels.csv; a clear ValueError where that is
     missing or broken) as training material. Every reviewed frame is training data: the held-out
     validation split stays the one of ../shared/data, so runs with and without reviews compare."""
-    from pipeline.labels import read_labels
-
     clocks: list[RealClock] = []
     displays: list[tuple[Path, tuple[int, int, int, int]]] = []
     skipped = 0
