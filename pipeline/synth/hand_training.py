@@ -449,34 +449,43 @@ class TrainingRecord:
     initial_checkpoint: str | None = None
 
 
+def _has_head(weights: dict[str, torch.Tensor], head: str) -> bool:
+    return f"{head}.weight" in weights
+
+
 def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed: int, steps: int,
                       evaluate: Callable[[HandReaderNet], dict[str, float]], save: Callable[..., None],
                       batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
                       initial: Path | None = None, state_path: Path | None = None,
-                      reviewed: ReviewedFrames | None = None,
+                      reviewed: ReviewedFrames | None = None, new_heads: bool = False,
                       log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
     """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
     model by `evaluate(model)["top1"]` at `out` and the latest state (weights, optimizer, step;
     about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`.
-    `reviewed`: curator-reviewed frames (real_clocks.reviewed_frames) trained on beside the real clocks."""
+    `reviewed`: curator-reviewed frames (real_clocks.reviewed_frames) trained on beside the real clocks.
+    A checkpoint `initial` of an older network (no tilt or squeeze head) is trained as that network,
+    or with `new_heads` as the newest one, the heads it lacks starting afresh."""
     torch.manual_seed(seed)
-    model = HandReaderNet()
+    state = torch.load(initial, map_location="cpu", weights_only=False) if initial is not None else {}
+    resumed = "optimizer" in state  # a run's latest state: continue it
+    weights = state["model"] if resumed else state.get("state_dict")
+    if weights is not None and (resumed or not new_heads):
+        model = HandReaderNet(reads_tilt=_has_head(weights, "up"), reads_squeeze=_has_head(weights, "squeeze"))
+    else:
+        model = HandReaderNet()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     state_path = state_path or out.with_name(out.name + ".state")
     state_path.parent.mkdir(parents=True, exist_ok=True)
     step, best, history, best_step = 0, -1.0, [], 0
-    if initial is not None:
-        state = torch.load(initial, map_location="cpu", weights_only=False)
-        if "optimizer" in state:  # a run's latest state: continue it
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, best, history, best_step = state["step"], state["best"], state["history"], state["best_step"]
-        else:  # a saved checkpoint: start from its weights
-            # An older network has no tilt or squeeze head: those start afresh.
-            weights = {key: value.float() for key, value in state["state_dict"].items()}
-            missing, unexpected = model.load_state_dict(weights, strict=False)
-            if unexpected or any(not key.startswith(("up.", "squeeze.")) for key in missing):
-                raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
+    if resumed:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best, history, best_step = state["step"], state["best"], state["history"], state["best_step"]
+    elif weights is not None:  # a saved checkpoint: start from its weights
+        missing, unexpected = model.load_state_dict({key: value.float() for key, value in weights.items()},
+                                                    strict=False)  # fmt: skip
+        if unexpected or any(not key.startswith(("up.", "squeeze.")) for key in missing):
+            raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
     warmup = 200
 
     def rate(at: int) -> float:

@@ -123,10 +123,11 @@ def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data,
     out = tmp_path / "reader.pt"
     call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
                  str(backgrounds), "--validation", str(tmp_path / "validation"), "--batch-size", "4",
-                 "--init", str(tmp_path / "older.pt"), "--learning-rate", "1e-9", "--out", str(out),
+                 "--init", str(tmp_path / "older.pt"), "--new-heads", "--learning-rate", "1e-9", "--out", str(out),
                  stdout=StringIO())  # fmt: skip
     saved = torch.load(out, weights_only=False)
     assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze"
+    assert "--new-heads" in saved["command"]
     assert "up.weight" in saved["state_dict"] and "squeeze.weight" in saved["state_dict"], "new heads start afresh"
     kept = older.state_dict()["minute.weight"].half().float()
     assert torch.allclose(saved["state_dict"]["minute.weight"].float(), kept, atol=1e-3), "the rest is carried over"
@@ -136,11 +137,38 @@ def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data,
     assert "squeeze" not in ClockReader(tmp_path / "tilt.pt").probabilities([np.zeros((112, 112, 3), np.uint8)])
     call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
                  str(backgrounds), "--validation", str(tmp_path / "validation"), "--batch-size", "4",
-                 "--init", str(tmp_path / "tilt.pt"), "--learning-rate", "1e-9", "--out", str(out),
+                 "--init", str(tmp_path / "tilt.pt"), "--new-heads", "--learning-rate", "1e-9", "--out", str(out),
                  stdout=StringIO())  # fmt: skip
     saved = torch.load(out, weights_only=False)
     kept = tilt.state_dict()["up.weight"].half().float()
     assert torch.allclose(saved["state_dict"]["up.weight"].float(), kept, atol=1e-3), "the tilt head is carried over"
+    assert "squeeze.weight" in saved["state_dict"]
+
+
+def test_train_reader_trains_the_network_its_checkpoint_holds_unless_asked_for_new_heads(tiny_real_data, tmp_path,
+                                                                                         settings):  # fmt: skip
+    """A warm restart from a reader without the squeeze head trains that reader: a head started
+    afresh misleads the decode until it has learned (models/README.md, run 21)."""
+    from pipeline.read.checkpoints import save_checkpoint
+    from pipeline.read.hand_net import HandReaderNet
+    from pipeline.synth.hand_training import TrainingRecord
+
+    settings.VAR_DIR = tmp_path / "var"
+    real, backgrounds = tiny_real_data
+    tilt = HandReaderNet(pretrained=False, reads_squeeze=False)
+    save_checkpoint(tilt, TrainingRecord(1, 0, 4, 1e-4, 0, 0, {}, 0), tmp_path / "tilt.pt", "python manage.py x")
+    out = tmp_path / "reader.pt"
+    common = ["--seed", "3", "--steps", "2", "--real-clocks", str(real), "--backgrounds", str(backgrounds),
+              "--validation", str(tmp_path / "validation"), "--batch-size", "4", "--out", str(out),
+              "--init", str(tmp_path / "tilt.pt")]  # fmt: skip
+    call_command("train_reader", *common, stdout=StringIO())
+    saved = torch.load(out, weights_only=False)
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt"
+    assert "squeeze.weight" not in saved["state_dict"] and "up.weight" in saved["state_dict"]
+    state = tmp_path / "var" / "train_reader" / "reader.pt.state"
+    call_command("train_reader", *common[:-1], str(state), "--steps", "3", stdout=StringIO())
+    resumed = torch.load(state, weights_only=False)
+    assert resumed["step"] == 3 and "squeeze.weight" not in resumed["model"], "a resumed run keeps its network"
     not_a_reader = tmp_path / "other.pt"
     torch.save({"state_dict": {"something.weight": torch.zeros(2)}, "architecture": "polar"}, not_a_reader)
     with pytest.raises(ValueError, match="does not hold a hand reader"):

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from pipeline.read.checkpoints import save_checkpoint
 
 _RECORDED = {"display", "polar", "seed", "steps", "eval_every", "real_clocks", "backgrounds", "validation", "count",
-             "epochs", "batch_size", "width", "learning_rate", "out", "init", "reviewed"}  # fmt: skip
+             "epochs", "batch_size", "width", "learning_rate", "out", "init", "reviewed", "new_heads"}  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -52,6 +52,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="processes that render crops (--display, --polar)")
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
+        parser.add_argument("--new-heads", action="store_true",
+                            help="train the newest network from an --init checkpoint of an older one, the heads it "
+                                 "lacks starting afresh (by default the checkpoint's own network is trained: a fresh "
+                                 "head misleads the decode until it has learned; models/README.md)")  # fmt: skip
         parser.add_argument("--reviewed", type=Path,
                             help="an export_reviewed folder: the clocks curators confirmed or corrected, trained on "
                                  "beside the real clocks (hand reader)")  # fmt: skip
@@ -108,7 +112,7 @@ class Command(BaseCommand):
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
             initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
-            reviewed=reviewed, log=self.stdout.write,
+            reviewed=reviewed, new_heads=options["new_heads"], log=self.stdout.write,
         )  # fmt: skip
         self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
