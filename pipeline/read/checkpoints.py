@@ -3,7 +3,7 @@ one format, written and read in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,3 +42,40 @@ def load_checkpoint(path: str | Path, build: Callable[[int], Net] | Mapping[str,
     model.load_state_dict({key: value.float() for key, value in saved["state_dict"].items()})
     model.to(device or best_device()).eval()
     return model, saved
+
+
+def average_checkpoints(paths: Sequence[Path], out: Path, command: str) -> None:
+    """Write at `out` the mean of the weights of `paths` (a "model soup"): checkpoints of one
+    network fine-tuned from one start lie in one basin, where their mean reads better than each
+    alone at the cost of one network (models/README.md, reader.pt). Counters that are not weights
+    (BatchNorm's batch counts) are taken from the first. The record lists what was averaged."""
+    if len(paths) < 2:
+        raise ValueError("average at least two checkpoints")
+    saved = []
+    for path in paths:
+        try:
+            item = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as error:  # torch raises a different error for each way a file is not a checkpoint
+            raise ValueError(f"{path} is not a checkpoint: {error}") from None
+        if not isinstance(item, dict) or "state_dict" not in item:
+            raise ValueError(f"{path} is not a checkpoint (a run's .state file is not one either)")
+        saved.append(item)
+    first, architecture = saved[0]["state_dict"], saved[0].get("architecture", "polar")
+    for path, item in zip(paths[1:], saved[1:], strict=True):
+        if item.get("architecture", "polar") != architecture:
+            raise ValueError(f"{path} holds a {item.get('architecture', 'polar')!r} network and {paths[0]} a "
+                             f"{architecture!r} one: only checkpoints of one network average")  # fmt: skip
+        weights = item["state_dict"]
+        if weights.keys() != first.keys() or any(weights[key].shape != first[key].shape for key in first):
+            raise ValueError(f"{path} and {paths[0]} hold networks of different shapes")
+    state = {
+        key: (sum(item["state_dict"][key].float() for item in saved) / len(saved)).half()
+        if value.is_floating_point()
+        else value
+        for key, value in first.items()
+    }
+    record = {"averaged": [{"path": str(path), "command": item.get("command", ""), "record": item.get("record", {})}
+                           for path, item in zip(paths, saved, strict=True)]}  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state, "width": saved[0].get("width", 0), "record": record, "command": command,
+                "architecture": architecture}, out)  # fmt: skip

@@ -203,3 +203,52 @@ def test_train_reader_trains_on_what_curators_reviewed(tiny_real_data, tmp_path,
     assert f"--reviewed {reviewed}" in torch.load(out, weights_only=False)["command"]
     with pytest.raises(CommandError, match=r"--reviewed: .*labels\.csv not found"):
         call_command("train_reader", *common, "--reviewed", str(tmp_path / "nowhere"), stdout=StringIO())
+
+
+def _saved_reader(path: Path, seed: int, *, squeeze: bool = False) -> dict[str, torch.Tensor]:
+    from pipeline.read.checkpoints import save_checkpoint
+    from pipeline.read.hand_net import HandReaderNet
+    from pipeline.synth.hand_training import TrainingRecord
+
+    torch.manual_seed(seed)
+    network = HandReaderNet(pretrained=False, reads_squeeze=squeeze)
+    save_checkpoint(network, TrainingRecord(seed, 0, 4, 1e-4, 0, 0, {"top1": 0.5}, 0), path,
+                    f"python manage.py train_reader --seed {seed}")  # fmt: skip
+    return torch.load(path, weights_only=False)["state_dict"]
+
+
+def test_average_checkpoints_writes_the_mean_of_the_weights_as_a_reader_that_reads(tmp_path):
+    from pipeline.read.reader import ClockReader
+
+    first, second = _saved_reader(tmp_path / "a.pt", 1), _saved_reader(tmp_path / "b.pt", 2)
+    out = tmp_path / "soup" / "reader.pt"
+    log = StringIO()
+    call_command("average_checkpoints", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--out", str(out), stdout=log)
+    assert "the mean of 2 checkpoints" in log.getvalue()
+    saved = torch.load(out, weights_only=False)
+    for key in ("minute.weight", "backbone.net._conv_stem.weight"):
+        mean = (first[key].float() + second[key].float()) / 2
+        assert not torch.allclose(first[key].float(), second[key].float()), "the two differ"
+        assert torch.allclose(saved["state_dict"][key].float(), mean, atol=1e-3)
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt"
+    assert [item["command"] for item in saved["record"]["averaged"]] == [
+        "python manage.py train_reader --seed 1", "python manage.py train_reader --seed 2"]  # fmt: skip
+    assert saved["command"].startswith("python manage.py average_checkpoints ")
+    reading = ClockReader(out).read([np.zeros((112, 112, 3), np.uint8)])[0]
+    assert 0.0 <= reading.confidence <= 1.0
+
+
+def test_average_checkpoints_refuses_what_does_not_average(tmp_path):
+    _saved_reader(tmp_path / "tilt.pt", 1)
+    _saved_reader(tmp_path / "squeeze.pt", 2, squeeze=True)
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    out = tmp_path / "out.pt"
+    with pytest.raises(CommandError, match="only checkpoints of one network average"):
+        call_command("average_checkpoints", str(tmp_path / "tilt.pt"), str(tmp_path / "squeeze.pt"), "--out", str(out))
+    with pytest.raises(CommandError, match=r"text\.pt is not a checkpoint"):
+        call_command("average_checkpoints", str(tmp_path / "tilt.pt"), str(tmp_path / "text.pt"), "--out", str(out))
+    with pytest.raises(CommandError, match="at least two"):
+        call_command("average_checkpoints", str(tmp_path / "tilt.pt"), "--out", str(out))
+    with pytest.raises(CommandError, match=r"nowhere\.pt not found"):
+        call_command("average_checkpoints", str(tmp_path / "tilt.pt"), str(tmp_path / "nowhere.pt"), "--out", str(out))
+    assert not out.exists(), "nothing half-written"
