@@ -79,11 +79,6 @@ SQUEEZE_LOSS_WEIGHT = 10.0
 _SQUEEZE_BETA = 0.05
 # How far real crops are turned (degrees, a normal spread, clipped): the labels turn with them.
 _TILT_SPREAD, _TILT_LIMIT = 12.0, 40.0
-# How often a repainted or rendered dial gets a long second hand: as long as the minute hand or
-# longer, with a counterweight tail, often bright. The renderer's own second hands are short and
-# thin; an aircraft clock's (irsural) is long and pale, and the minute head widened on it
-# (models/README.md).
-LONG_SECOND_HAND_SHARE = 0.35
 
 
 def _is_validation_background(path: Path) -> bool:
@@ -191,33 +186,6 @@ def _hand(pivot: tuple[float, float], degrees: float, length: float, width: floa
                      start - across * half])  # fmt: skip
 
 
-def _second_hand_colour(hands: tuple[int, int, int], rng: np.random.Generator) -> tuple[int, int, int]:
-    """The hands' own colour, a red, or a bright pale one, as second hands are painted."""
-    pick = rng.random()
-    if pick < 0.35:
-        return hands
-    if pick < 0.6:
-        return (int(rng.integers(170, 230)), int(rng.integers(0, 60)), int(rng.integers(0, 60)))
-    return tuple(int(value) for value in rng.integers(190, 256, size=3))
-
-
-def draw_long_second_hand(image: np.ndarray, pivot: tuple[float, float], reach: float, thickness: float,
-                          colour: tuple[int, ...], rng: np.random.Generator,
-                          degrees: float | None = None) -> None:  # fmt: skip
-    """A second hand drawn in place at `degrees` (random where None): `reach` is how far it
-    goes from the pivot (the minute hand's length or more), `thickness` the minute hand's width.
-    It never moves a label: the time stays what the hour and minute hands show."""
-    degrees = float(rng.uniform(0, 360)) if degrees is None else degrees
-    width = max(1.0, thickness * float(rng.uniform(0.15, 0.6)))
-    polygon = _hand(pivot, degrees, reach, width, float(rng.uniform(0.15, 0.35)))
-    cv2.fillPoly(image, [np.round(polygon * 16).astype(np.int32)], colour, lineType=cv2.LINE_AA, shift=4)
-    if rng.random() < 0.5:  # a counterweight on the tail
-        angle = math.radians(degrees)
-        tail = reach * float(rng.uniform(0.12, 0.25))
-        centre = (round((pivot[0] - math.sin(angle) * tail) * 16), round((pivot[1] + math.cos(angle) * tail) * 16))
-        cv2.circle(image, centre, round(max(1.5, width * 1.5) * 16), colour, -1, cv2.LINE_AA, shift=4)
-
-
 def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
     """The dial with hands drawn at a random time, as the annotated ones were (length, width, colour)."""
     hour, minute = int(rng.integers(12)), int(rng.integers(60))
@@ -232,9 +200,6 @@ def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
     if rng.random() < 0.5:
         radius = max(1, round(max(dial.widths) * rng.uniform(0.5, 1.0)))
         cv2.circle(image, (round(dial.pivot[0]), round(dial.pivot[1])), radius, colour, -1, cv2.LINE_AA)
-    if rng.random() < LONG_SECOND_HAND_SHARE:
-        draw_long_second_hand(image, dial.pivot, dial.lengths[1] * float(rng.uniform(0.98, 1.2)), dial.widths[1],
-                              _second_hand_colour(colour, rng), rng)  # fmt: skip
     return _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal), hour, minute
 
 
@@ -303,17 +268,7 @@ def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -
     """A rendered analog clock set into a real photograph and cropped around."""
     native = int(rng.choice([48, 64, 96, 128, 160]))
     clock = random_clock(rng, native, digital_share=0.0)
-    image = clock.image
-    if rng.random() < LONG_SECOND_HAND_SHARE:
-        # Over the renderer's own second hand, where its seconds put it; the dial's radius is
-        # about the image's half less the rim.
-        image = image.copy()
-        half = native / 2
-        hands = tuple(int(value) for value in image[int(half), int(half), :3])  # the cap or the hands' crossing
-        colour = (*_second_hand_colour(hands, rng), 255)
-        draw_long_second_hand(image, (half, half), half * float(rng.uniform(0.8, 0.95)), native * 0.03, colour, rng,
-                              degrees=clock.time.second * 6.0)  # fmt: skip
-    sprite, warp = perspective_warp(image, rng, strength=float(rng.uniform(0.0, 0.2)))
+    sprite, warp = perspective_warp(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
     # The hands are drawn where the seconds put them too.
     minute = clock.time.minute + clock.time.second / 60
     centre = (clock.image.shape[1] / 2, clock.image.shape[0] / 2)

@@ -190,19 +190,3 @@ def test_the_training_stream_draws_reviewed_clocks_and_displays(tmp_path, monkey
     times = {(sample.hour, sample.minute) for sample in samples if sample.kind == KINDS.index("analog")}
     assert {(4, 20), (8, 45)} <= times, "the reviewed clocks are trained on at the times curators gave"
     assert any(sample.kind == KINDS.index("digital") for sample in samples)
-
-
-@pytest.mark.parametrize("degrees", [0.0, 75.0, 200.0, 318.0])
-def test_a_long_second_hand_points_where_asked_reaches_past_the_minute_hand_and_has_its_tail_behind(degrees):
-    from pipeline.synth.hand_training import draw_long_second_hand
-
-    image = np.full((240, 240, 3), 255, np.uint8)
-    pivot = (120.0, 120.0)
-    draw_long_second_hand(image, pivot, 100.0, 6.0, (0, 0, 0), np.random.default_rng(4), degrees=degrees)
-    assert _apart(_drawn_direction(image, np.array(pivot)), degrees) < 2.5
-    ys, xs = np.nonzero(image.max(axis=2) < 60)
-    reach = np.hypot(xs - pivot[0], ys - pivot[1])
-    assert 95 <= reach.max() <= 102, "as long as asked, and no longer"
-    along = (xs - pivot[0]) * math.sin(math.radians(degrees)) - (ys - pivot[1]) * math.cos(math.radians(degrees))
-    assert along.min() < -12, "a counterweight tail behind the pivot"
-    assert (reach > 40).sum() < 0.02 * image.shape[0] * image.shape[1], "a thin hand, not a wedge"
