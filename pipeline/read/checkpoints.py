@@ -20,7 +20,9 @@ def save_checkpoint(model: nn.Module, record: Any, path: Path, command: str) -> 
     """Weights (half precision halves the file; loading converts back), the training record
     (a dataclass) and the command that trained them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    # On the CPU whatever device trained them, so that any machine loads them.
+    state = {key: (value.half() if value.is_floating_point() else value).detach().cpu()
+             for key, value in model.state_dict().items()}  # fmt: skip
     architecture = getattr(model, "architecture", "polar")
     torch.save({"state_dict": state, "width": record.width, "record": asdict(record), "command": command,
                 "architecture": architecture}, path)  # fmt: skip

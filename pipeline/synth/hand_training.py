@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.geometry import Box
+from pipeline.geometry import Box, best_device
 from pipeline.read.decode import cyclic_soft_label
 from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
@@ -404,6 +405,11 @@ class TrainingRecord:
     initial_checkpoint: str | None = None
 
 
+def _gpu_loader_workers() -> int:
+    """Loader processes beside a GPU: all cores but the one that drives it, at most 12."""
+    return max(1, min(12, (os.cpu_count() or 2) - 1))
+
+
 def _has_head(weights: dict[str, torch.Tensor], head: str) -> bool:
     return f"{head}.weight" in weights
 
@@ -413,14 +419,19 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
                       batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
                       initial: Path | None = None, state_path: Path | None = None,
                       reviewed: ReviewedFrames | None = None, new_heads: bool = False,
+                      device: str | None = None, workers: int | None = None,
                       log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
     """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
     model by `evaluate(model)["top1"]` at `out` and the latest state (weights, optimizer, step;
     about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`.
     `reviewed`: curator-reviewed frames (real_clocks.reviewed_frames) trained on beside the real clocks.
     A checkpoint `initial` of an older network (no tilt or squeeze head) is trained as that network,
-    or with `new_heads` as the newest one, the heads it lacks starting afresh."""
+    or with `new_heads` as the newest one, the heads it lacks starting afresh.
+    Trains on `device` (a GPU where there is one), fed by `workers` loader processes (one on a CPU,
+    whose cores the network needs; more on a GPU, which the samples' drawing would leave idle)."""
     torch.manual_seed(seed)
+    device = device or best_device()
+    workers = workers or (1 if device == "cpu" else _gpu_loader_workers())
     state = torch.load(initial, map_location="cpu", weights_only=False) if initial is not None else {}
     resumed = "optimizer" in state  # a run's latest state: continue it
     weights = state["model"] if resumed else state.get("state_dict")
@@ -428,6 +439,7 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
         model = HandReaderNet(reads_tilt=_has_head(weights, "up"), reads_squeeze=_has_head(weights, "squeeze"))
     else:
         model = HandReaderNet()
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     state_path = state_path or out.with_name(out.name + ".state")
     state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -449,8 +461,8 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (at - warmup) / max(1, steps - warmup))))
 
     stream = SampleStream(real_root, background_root, seed + step, reviewed)
-    loader = torch.utils.data.DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=_collate,
-                                         prefetch_factor=4)  # fmt: skip
+    loader = torch.utils.data.DataLoader(stream, batch_size=batch_size, num_workers=workers, collate_fn=_collate,
+                                         prefetch_factor=4, pin_memory=device != "cpu")  # fmt: skip
     started, total, seen = time.monotonic(), 0.0, 0
     validation: dict[str, float] = {}
     model.train()
@@ -459,6 +471,7 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
             break
         for group in optimizer.param_groups:
             group["lr"] = learning_rate * rate(step)
+        batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
         loss = losses(model(batch["images"]), batch)
         optimizer.zero_grad()
         loss.backward()

@@ -49,7 +49,10 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--width", type=int, default=32, help="(--display, --polar)")
         parser.add_argument("--learning-rate", type=float, default=None)
-        parser.add_argument("--workers", type=int, default=2, help="processes that render crops (--display, --polar)")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="processes that draw or render training crops (default: 2 with --display or "
+                                 "--polar; for the hand reader 1 on a CPU, and all cores but one, at most 12, "
+                                 "beside a GPU)")  # fmt: skip
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
         parser.add_argument("--new-heads", action="store_true",
@@ -112,7 +115,7 @@ class Command(BaseCommand):
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
             initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
-            reviewed=reviewed, new_heads=options["new_heads"], log=self.stdout.write,
+            reviewed=reviewed, new_heads=options["new_heads"], workers=options["workers"], log=self.stdout.write,
         )  # fmt: skip
         self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
@@ -141,7 +144,7 @@ class Command(BaseCommand):
             ("validation", options["validation_seed"], options["validation_count"]),
         ):
             with tqdm(total=count, desc=f"rendering {name} crops", unit="crop") as bar:
-                sets[name] = render(seed, count, cache, workers=options["workers"], progress=bar.update)
+                sets[name] = render(seed, count, cache, workers=options["workers"] or 2, progress=bar.update)
         model, record = train(
             sets["training"], sets["validation"], seed=options["seed"], epochs=options["epochs"],
             batch_size=options["batch_size"] or 128, width=options["width"],
