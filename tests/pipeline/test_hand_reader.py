@@ -167,3 +167,10 @@ def test_training_scores_checkpoints_as_the_reader_reads(reader, tmp_path, monke
     scores = hand_training.real_evaluator(tmp_path)(reader.model)
     assert views == [3], "the checkpoint is scored with the reader's turned views"
     assert scores["n"] == 3 and scores["top1"] == 1.0, scores
+    # Right readings give the true time a fair share of the posterior; a wrong label gives it next to none.
+    assert 0.2 < scores["p_true"] <= 1.0, scores
+    hour, minute, _ = CLEAR_CLOCKS[0]
+    lines[1] = f"0.png,{(hour + 6) % 12},{minute},,,,,analog"
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    shifted = hand_training.real_evaluator(tmp_path)(reader.model)
+    assert shifted["p_true"] < scores["p_true"] - 0.05 and shifted["top1"] < 1.0, shifted
