@@ -166,7 +166,8 @@ def test_train_reader_trains_the_network_its_checkpoint_holds_unless_asked_for_n
     assert saved["architecture"] == "efficientnet-lite0-hands-tilt"
     assert "squeeze.weight" not in saved["state_dict"] and "up.weight" in saved["state_dict"]
     state = tmp_path / "var" / "train_reader" / "reader.pt.state"
-    call_command("train_reader", *common[:-1], str(state), "--steps", "3", stdout=StringIO())
+    # Resumed with two loader processes, as beside a GPU (each draws its own samples).
+    call_command("train_reader", *common[:-1], str(state), "--steps", "3", "--workers", "2", stdout=StringIO())
     resumed = torch.load(state, weights_only=False)
     assert resumed["step"] == 3 and "squeeze.weight" not in resumed["model"], "a resumed run keeps its network"
     not_a_reader = tmp_path / "other.pt"
