@@ -35,8 +35,9 @@ def main() -> None:
     import django
 
     django.setup()
-    import cv2
+    from django.core.management.base import CommandError
 
+    from catalog.management.commands.read_clock import load_rgb
     from catalog.ml import scan_models
     from pipeline.read.fit import ACCEPT_CONFIDENCE
 
@@ -49,10 +50,10 @@ def main() -> None:
     started = time.perf_counter()
     boxes_found, photos_with_boxes, readings = 0, 0, []
     for path in paths:
-        image = cv2.imread(str(path))
-        if image is None:
-            raise SystemExit(f"{path} is not an image")
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        try:
+            image = load_rgb(path)
+        except CommandError as error:
+            raise SystemExit(str(error)) from None
         found = detector.find([image])[0]
         boxes_found += len(found)
         photos_with_boxes += bool(found)

@@ -28,6 +28,11 @@ def save_checkpoint(model: nn.Module, record: Any, path: Path, command: str) -> 
                 "architecture": architecture}, path)  # fmt: skip
 
 
+def _architecture(saved: dict) -> str:
+    """The network a saved checkpoint holds (those saved before the name was recorded are "polar")."""
+    return saved.get("architecture", "polar")
+
+
 def load_checkpoint(path: str | Path, build: Callable[[int], Net] | Mapping[str, Callable[[int], Net]], *,
                     device: str | None = None) -> tuple[Net, dict]:  # fmt: skip
     """The network `build(width)` with the saved weights, in eval mode on `device` (CUDA when
@@ -36,7 +41,7 @@ def load_checkpoint(path: str | Path, build: Callable[[int], Net] | Mapping[str,
     the name was recorded are "polar")."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
     if isinstance(build, Mapping):
-        architecture = saved.get("architecture", "polar")
+        architecture = _architecture(saved)
         if architecture not in build:
             raise ValueError(f"{path} holds a {architecture!r} network; expected one of {', '.join(build)}")
         build = build[architecture]
@@ -62,11 +67,11 @@ def average_checkpoints(paths: Sequence[Path], out: Path, command: str) -> None:
         if not isinstance(item, dict) or "state_dict" not in item:
             raise ValueError(f"{path} is not a checkpoint (a run's .state file is not one either)")
         saved.append(item)
-    first, architecture = saved[0]["state_dict"], saved[0].get("architecture", "polar")
+    first, architecture = saved[0]["state_dict"], _architecture(saved[0])
     for path, item in zip(paths[1:], saved[1:], strict=True):
-        if item.get("architecture", "polar") != architecture:
-            raise ValueError(f"{path} holds a {item.get('architecture', 'polar')!r} network and {paths[0]} a "
-                             f"{architecture!r} one: only checkpoints of one network average")  # fmt: skip
+        if _architecture(item) != architecture:
+            raise ValueError(f"{path} holds a {_architecture(item)!r} network and {paths[0]} a {architecture!r} "
+                             "one: only checkpoints of one network average")  # fmt: skip
         weights = item["state_dict"]
         if weights.keys() != first.keys() or any(weights[key].shape != first[key].shape for key in first):
             raise ValueError(f"{path} and {paths[0]} hold networks of different shapes")

@@ -84,8 +84,13 @@ def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | N
     top1 counts as right)."""
     posterior = time_posterior(minute, hour_hand, hour, up, squeeze)
     best = int(posterior.argmax())
-    near = posterior[[(best - 1) % DIAL_MINUTES, best, (best + 1) % DIAL_MINUTES]].sum()
-    return DialTime(hour=best // 60, minute=best % 60, confidence=float(near))
+    return DialTime(hour=best // 60, minute=best % 60, confidence=within_a_minute(posterior, best))
+
+
+def within_a_minute(posterior: np.ndarray, dial_minute: int) -> float:
+    """The probability of the 720 dial times a minute or less from `dial_minute` (hour % 12 * 60
+    + minute): the chance that reading is right, as top1 counts right."""
+    return float(posterior[[(dial_minute + step) % DIAL_MINUTES for step in (-1, 0, 1)]].sum())
 
 
 def decode_plain(minute: np.ndarray, hour: np.ndarray) -> DialTime:

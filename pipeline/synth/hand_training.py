@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from pipeline.geometry import Box, best_device
-from pipeline.read.decode import DIAL_MINUTES, cyclic_soft_label, time_posterior
+from pipeline.read.decode import cyclic_soft_label, time_posterior, within_a_minute
 from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
     HOUR_HAND_BINS,
@@ -539,8 +539,7 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
             posterior = time_posterior(outputs["minute"][index], outputs["hour_hand"][index], outputs["hour"][index],
                                        *(outputs[head][index] if head in outputs else None
                                          for head in ("up", "squeeze")))  # fmt: skip
-            truth = (row.hour % 12) * 60 + row.minute
-            true_mass.append(float(posterior[[(truth + step) % DIAL_MINUTES for step in (-1, 0, 1)]].sum()))
+            true_mass.append(within_a_minute(posterior, (row.hour % 12) * 60 + row.minute))
         scores["p_true"] = round(float(np.mean(true_mass)) if true_mass else 0.0, 4)
         return scores
 
