@@ -50,14 +50,15 @@ def main() -> None:
         return time.perf_counter() - started
 
     seconds = timed(reader)
-    # The same network reading one view of each crop, to show what the turned views cost.
-    one_view_seconds = timed(ClockReader(None, model=reader.model, turned_views=()))
+    # The same network reading one view of each crop, to show what the turned and mirrored views cost.
+    one_view_seconds = timed(ClockReader(None, model=reader.model, turned_views=(), mirrored_view=False))
     print(json.dumps({
         "benchmark": "reader", "checkpoint": str(settings.READER_WEIGHTS),
         "architecture": "hands" if reader.hands else "polar", "input_size": reader.input_size,
         "device": reader.device, "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "batch_size": args.batch_size, "crops": len(images), "seconds": round(seconds, 2),
         "crops_per_second": round(len(images) / seconds, 1), "turned_views": list(reader.turned_views),
+        "mirrored_view": reader.mirrored_view,
         "one_view_crops_per_second": round(len(images) / one_view_seconds, 1),
     }))  # fmt: skip
 

@@ -138,8 +138,47 @@ def test_turning_back_by_part_of_a_bin_shares_the_mass_between_neighbours():
     assert turn_back(one_hot, -6)[0].argmax() == 9
 
 
+def test_mirroring_back_maps_each_direction_and_squeeze_to_its_mirror_image():
+    from pipeline.read.dial_geometry import squeeze_of
+    from pipeline.read.reader import _mirrored_back
+
+    minutes = np.zeros((2, 60))
+    minutes[0, 10], minutes[1, 0] = 1, 1  # ten past points at 60°; its mirror image at 300°: fifty past
+    assert _mirrored_back("minute", minutes).argmax(axis=1).tolist() == [50, 0]
+    hour_hand = np.zeros((1, 120))
+    hour_hand[0, 30] = 1  # 90°: three o'clock, whose mirror image is nine
+    assert _mirrored_back("hour_hand", hour_hand).argmax() == 90
+    rng = np.random.default_rng(3)
+    spread = rng.random((4, 120))
+    assert np.allclose(_mirrored_back("up", _mirrored_back("up", spread)), spread)
+    # An oblique dial's squeeze, seen in a mirror, is the squeeze of the mirrored local map.
+    mirror = np.diag([-1.0, 1.0])
+    for _ in range(5):
+        jacobian = rng.normal(size=(2, 2))
+        mirrored = _mirrored_back("squeeze", np.array([squeeze_of(jacobian)]))[0]
+        assert np.allclose(mirrored, squeeze_of(mirror @ jacobian), atol=1e-9)
+    kind = np.array([[0.7, 0.2, 0.1]])
+    assert np.array_equal(_mirrored_back("kind", kind), kind)
+
+
+def test_reading_a_mirrored_crop_mirrors_the_hand_distributions(reader):
+    from pipeline.read.reader import _mirrored_back, mirror
+
+    # Upright and mirrored views only: the mirrored crop's two views are the crop's two views,
+    # mirrored, so its combined hands mirrored back must be the crop's own (the plain hour head,
+    # left out of the mirrored view, is not).
+    two_views = ClockReader(None, model=reader.model, turned_views=(), mirrored_view=True)
+    crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
+    own = two_views.hand_probabilities(crops)
+    seen_in_a_mirror = two_views.hand_probabilities([mirror(crop) for crop in crops])
+    for head in ("minute", "hour_hand", "up"):
+        assert np.allclose(_mirrored_back(head, seen_in_a_mirror[head]), own[head], atol=1e-4), head
+    for (hour, minute, _), reading in zip(CLEAR_CLOCKS, two_views.read(crops), strict=True):
+        assert minutes_apart(hour, minute, reading.hour, reading.minute) <= 1, f"{reading} for {hour}:{minute}"
+
+
 def test_the_turned_views_agree_with_the_upright_reading_on_a_clear_clock(reader):
-    upright_only = ClockReader(None, model=reader.model, turned_views=())
+    upright_only = ClockReader(None, model=reader.model, turned_views=(), mirrored_view=False)
     crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
     for (hour, minute, _), turned, plain in zip(CLEAR_CLOCKS, reader.read(crops), upright_only.read(crops),
                                                 strict=True):  # fmt: skip
@@ -147,7 +186,7 @@ def test_the_turned_views_agree_with_the_upright_reading_on_a_clear_clock(reader
             assert minutes_apart(hour, minute, reading.hour, reading.minute) <= 1, (
                 f"{turned} / {plain} for {hour}:{minute}"
             )
-    assert reader.turned_views, "the default reader reads turned views"
+    assert reader.turned_views and reader.mirrored_view, "the default reader reads turned and mirrored views"
 
 
 def test_training_scores_checkpoints_as_the_reader_reads(reader, tmp_path, monkeypatch):
