@@ -165,14 +165,16 @@ def test_reading_a_mirrored_crop_mirrors_the_hand_distributions(reader):
     from pipeline.read.reader import _mirrored_back, mirror
 
     # Upright and mirrored views only: the mirrored crop's two views are the crop's two views,
-    # mirrored, so its combined hands mirrored back must be the crop's own (the plain hour head,
-    # left out of the mirrored view, is not).
+    # mirrored, so its combined hands mirrored back must be the crop's own (the plain hour and kind
+    # heads, left out of the mirrored view, are not compared).
     two_views = ClockReader(None, model=reader.model, turned_views=(), mirrored_view=True)
     crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
     own = two_views.hand_probabilities(crops)
     seen_in_a_mirror = two_views.hand_probabilities([mirror(crop) for crop in crops])
     for head in ("minute", "hour_hand", "up"):
         assert np.allclose(_mirrored_back(head, seen_in_a_mirror[head]), own[head], atol=1e-4), head
+    # A mirrored display is not what the kind head learned: the kind is the upright view's alone.
+    assert np.allclose(own["kind"], two_views.probabilities(crops)["kind"], atol=1e-4)
     for (hour, minute, _), reading in zip(CLEAR_CLOCKS, two_views.read(crops), strict=True):
         assert minutes_apart(hour, minute, reading.hour, reading.minute) <= 1, f"{reading} for {hour}:{minute}"
 
