@@ -502,8 +502,8 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
 
 
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
-    """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright
-    and turned views) and decoded each way: `top1` is the decode the reader uses (joint, the
+    """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright,
+    turned and mirrored views) and decoded each way: `top1` is the decode the reader uses (joint, the
     minute sharpened by the hand profile as far as that kind of network's reader sharpens it),
     `top1_joint_model_only` the joint decode of the network alone, `top1_plain` the plain 12 + 60
     argmax, `top1_hands` the two hands without the hour head; `p_true` is the mean probability
@@ -523,22 +523,21 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     def evaluate(model: nn.Module) -> dict[str, float]:
         reader = ClockReader(None, model=model)
         outputs = reader.hand_probabilities(crops)
+        # Each row's heads, as hand_reading takes them.
+        heads = [{name: value[index] for name, value in outputs.items()} for index in range(len(rows))]
         scores: dict[str, float] = {"n": len(rows)}
         variants = (("joint", True, "top1"), ("joint", False, "top1_joint_model_only"), ("plain", False, "top1_plain"),
                     ("hands", False, "top1_hands"))  # fmt: skip
         for decode, with_geometry, key in variants:
             right = 0
-            for index, row in enumerate(rows):
-                probabilities = {name: value[index] for name, value in outputs.items()}
-                reading = hand_reading(probabilities, decode, crops[index] if with_geometry else None,
-                                       reader.geometry_weight)  # fmt: skip
+            for row, probabilities, crop in zip(rows, heads, crops, strict=True):
+                reading = hand_reading(probabilities, decode, crop if with_geometry else None, reader.geometry_weight)
                 right += minutes_apart(row.hour, row.minute, reading.hour, reading.minute) <= 1
             scores[key] = round(right / max(1, len(rows)), 4)
         true_mass = []
-        for index, row in enumerate(rows):
-            posterior = time_posterior(outputs["minute"][index], outputs["hour_hand"][index], outputs["hour"][index],
-                                       *(outputs[head][index] if head in outputs else None
-                                         for head in ("up", "squeeze")))  # fmt: skip
+        for row, probabilities in zip(rows, heads, strict=True):
+            posterior = time_posterior(probabilities["minute"], probabilities["hour_hand"], probabilities["hour"],
+                                       probabilities.get("up"), probabilities.get("squeeze"))  # fmt: skip
             true_mass.append(within_a_minute(posterior, (row.hour % 12) * 60 + row.minute))
         scores["p_true"] = round(float(np.mean(true_mass)) if true_mass else 0.0, 4)
         return scores
