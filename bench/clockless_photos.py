@@ -35,10 +35,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management.base import CommandError
-
-    from catalog.management.commands.read_clock import load_rgb
     from catalog.ml import scan_models
+    from pipeline.images import UnreadableImage, load_rgb
     from pipeline.read.fit import ACCEPT_CONFIDENCE
 
     paths = sorted(path for path in args.photos.iterdir() if path.suffix.lower() in {".jpg", ".jpeg", ".png"})
@@ -52,7 +50,7 @@ def main() -> None:
     for path in paths:
         try:
             image = load_rgb(path)
-        except CommandError as error:
+        except UnreadableImage as error:
             raise SystemExit(str(error)) from None
         found = detector.find([image])[0]
         boxes_found += len(found)

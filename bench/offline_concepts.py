@@ -38,11 +38,11 @@ def main() -> None:
     import django
 
     django.setup()
-    import cv2
     import numpy as np
     from django.conf import settings
 
     from pipeline.coco import COCO_NAMES
+    from pipeline.images import load_rgb
     from pipeline.scan import nanodet
     from pipeline.search.concepts import IMAGENET, vocabulary
     from pipeline.search.imagenet import ImageNetEmbedder
@@ -58,10 +58,7 @@ def main() -> None:
     clockless = [clockless[index] for index in sorted(rng.choice(len(clockless), min(args.clockless, len(clockless)),
                                                                  replace=False))]  # fmt: skip
 
-    def load(path: Path) -> np.ndarray:
-        return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-    images = [load(clock.path) for clock in clocks] + [load(path) for path in clockless]
+    images = [load_rgb(clock.path) for clock in clocks] + [load_rgb(path) for path in clockless]
     truth = np.array([True] * len(clocks) + [False] * len(clockless))
 
     words = vocabulary(settings.WORDNET_DIR)

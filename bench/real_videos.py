@@ -61,9 +61,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
 
-    import cv2
     import numpy as np
 
+    from pipeline.images import load_rgb
     from pipeline.synth.hand_training import background_files
     from pipeline.synth.photo_videos import photo_video
 
@@ -75,10 +75,9 @@ def main() -> None:
         folder.mkdir()
         truth = {}
         for index, clock in enumerate(clocks):
-            rgb = lambda path: cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)  # noqa: E731
-            before, after = (rgb(scenes[int(i)]) for i in rng.choice(len(scenes), size=2, replace=False))
+            before, after = (load_rgb(scenes[int(i)]) for i in rng.choice(len(scenes), size=2, replace=False))
             name = f"real-{index:02d}"
-            photo_video(folder / f"{name}.mp4", rgb(clock.path), before, after, box=clock.box)
+            photo_video(folder / f"{name}.mp4", load_rgb(clock.path), before, after, box=clock.box)
             truth[name] = {"time": f"{clock.hour or 12}:{clock.minute:02d}", "minute": clock.hour * 60 + clock.minute,
                            "photo": f"{clock.source}/{clock.path.name}"}  # fmt: skip
         var_dir = str(Path(scratch) / "var")

@@ -58,10 +58,10 @@ def main() -> None:
     import django
 
     django.setup()
-    import cv2
 
     from catalog.ml import clock_reader
     from pipeline.clock_time import minutes_apart
+    from pipeline.images import load_rgb
     from pipeline.scan.second_look import MAX_NO_CLOCK, centred_square, chosen_square, enclosing_square
     from pipeline.synth.hand_training import background_files
     from pipeline.synth.real_clocks import real_clocks
@@ -77,8 +77,7 @@ def main() -> None:
             result[name] = (reader.no_clock_probabilities(frames, boxes), reader.read_clocks(frames, boxes))
         return result
 
-    rgb = lambda path: cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)  # noqa: E731
-    clockless = [_cover(rgb(path)) for path in background_files(SHARED / "backgrounds-coco", validation=True)]
+    clockless = [_cover(load_rgb(path)) for path in background_files(SHARED / "backgrounds-coco", validation=True)]
     seen = look(clockless)
     report: dict[str, object] = {"benchmark": "whole_frame_look", "max_no_clock": MAX_NO_CLOCK,
                                  "clockless": {"n": len(clockless)}}  # fmt: skip
@@ -95,7 +94,7 @@ def main() -> None:
         if probability <= MAX_NO_CLOCK
     ]
     clocks = [clock for clock in real_clocks(SHARED / "real-clocks") if clock.split == "validation"]
-    images = [rgb(clock.path) for clock in clocks]
+    images = [load_rgb(clock.path) for clock in clocks]
     dials = {}
     for zoom in (float(value) for value in args.zooms.split(",")):
         frames = [_dial_frame(image, clock.box, zoom) for image, clock in zip(images, clocks, strict=True)]

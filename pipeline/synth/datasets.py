@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.images import read_rgb
 from pipeline.labels import LabelRow, write_labels
 from pipeline.synth.clocks import reader_sample, render_scene
 
@@ -21,11 +22,6 @@ DIGITAL_SHARE = 0.3
 REAL_BACKGROUND_SHARE = 0.6
 
 
-def _photo(path: str) -> np.ndarray | None:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _scene_chunk(args: tuple[Path, int, int, int, int, int, str, tuple[str, ...]]) -> list[LabelRow]:
     out, seed, start, count, width, height, split, photos = args
     rows = []
@@ -33,7 +29,7 @@ def _scene_chunk(args: tuple[Path, int, int, int, int, int, str, tuple[str, ...]
         rng = np.random.default_rng([seed, index])
         background = None
         if photos and rng.random() < REAL_BACKGROUND_SHARE:
-            background = _photo(photos[int(rng.integers(len(photos)))])
+            background = read_rgb(photos[int(rng.integers(len(photos)))])
         scene = render_scene(rng, width, height, background=background)
         name = f"{split}/scene-{index:06d}.jpg"
         cv2.imwrite(

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from pipeline.geometry import Box, best_device
+from pipeline.images import read_rgb
 from pipeline.read.decode import cyclic_soft_label, time_posterior, within_a_minute
 from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
@@ -103,11 +104,6 @@ class _Base:
     frontal: bool = True
 
 
-def _load_rgb(path: Path) -> np.ndarray | None:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _region(image: np.ndarray, clock: RealClock) -> tuple[_Base, float, tuple[float, float]]:
     """The clock's surroundings (2.5 half-sides around it, at most _KEEP_SIDE), and how image
     pixels map into it: region = (image - origin) * scale."""
@@ -131,7 +127,7 @@ def _region(image: np.ndarray, clock: RealClock) -> tuple[_Base, float, tuple[fl
 
 
 def _base(clock: RealClock) -> _Base | None:
-    image = _load_rgb(clock.path)
+    image = read_rgb(clock.path)
     return None if image is None else _region(image, clock)[0]
 
 
@@ -148,7 +144,7 @@ class _Dial:
 
 
 def _dial(clock: RealClock) -> _Dial | None:
-    image = _load_rgb(clock.path)
+    image = read_rgb(clock.path)
     if image is None or clock.pivot is None or len(clock.hands) < 2:
         return None
     base, scale, origin = _region(image, clock)
@@ -253,7 +249,7 @@ def _photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _display_crop(path: Path, box: tuple[int, int, int, int]) -> np.ndarray | None:
     """A reviewed display as the scan's reader sees it: its box, squared and resized."""
-    image = _load_rgb(path)
+    image = read_rgb(path)
     return None if image is None else crop_clock(image, Box(*box), INPUT_SIZE)
 
 
@@ -326,7 +322,7 @@ class SampleStream(torch.utils.data.IterableDataset):
         drawn = [base for clock in train if clock.source == "cv2024-fake-hands" if (base := _base(clock))]
         dials = [dial for clock in train if clock.hands if (dial := _dial(clock))]
         backgrounds = [
-            image for path in background_files(self.background_root) if (image := _load_rgb(path)) is not None
+            image for path in background_files(self.background_root) if (image := read_rgb(path)) is not None
         ]
         displays = [crop for path, box in self.reviewed.displays if (crop := _display_crop(path, box)) is not None]
         if not (with_hands or drawn) or not backgrounds:
@@ -516,7 +512,7 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
     crops = []
     for row in rows:
-        image = _load_rgb(directory / row.file)
+        image = read_rgb(directory / row.file)
         crops.append(crop_clock(image if image is not None else np.zeros((1, 1, 3), np.uint8),
                                 Box(*row.box) if row.box else None, INPUT_SIZE))  # fmt: skip
 

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
 from pipeline.geometry import Box
+from pipeline.images import UnreadableImage
+from pipeline.images import load_rgb as pipeline_load_rgb
 from pipeline.scan.still import read_in_boxes, read_still_clocks
 
 
@@ -23,11 +26,12 @@ def parse_bbox(text: str) -> Box:
     return Box(x, y, w, h)
 
 
-def load_rgb(path: Path) -> object:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise CommandError(f"{path}: not an image that can be read")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+def load_rgb(path: Path) -> np.ndarray:
+    """The image at `path` (pipeline.images.read_rgb), or a CommandError naming the file."""
+    try:
+        return pipeline_load_rgb(path)
+    except UnreadableImage as error:
+        raise CommandError(str(error)) from None
 
 
 class Command(BaseCommand):
