@@ -284,6 +284,8 @@ def display_views(image: np.ndarray, box: Box | None, size: tuple[int, int] = DI
 
 def crop_display(image: np.ndarray, box: Box | None, size: tuple[int, int]) -> np.ndarray:
     """The box with a small margin, stretched to `size` (w, h): displays are wide, so not squared."""
+    if image.ndim == 2 and image.size:  # a grey picture: the recognizer reads three channels
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if box is not None:
         mx, my = box.width * DISPLAY_MARGIN, box.height * DISPLAY_MARGIN
         pad = int(max(mx, my)) + 1

@@ -107,6 +107,17 @@ TURNED_VIEWS = (-10.0, 10.0)
 # analog crops (718) p_true 0.494 -> 0.501, top1 0.742 -> 0.741. Mirrored and turned as well
 # (five or six views) read worse than this one mirror. A view costs a third more network work.
 MIRRORED_VIEW = True
+# A whole picture (a still read without its box) may show a display that the hand reader, which
+# sees it squashed into its square input with all its surroundings, takes for no clock at all: a
+# plain seven-segment "1:55 PM" read P(no clock) 0.91 and 6:00 at 0.00, where the display readers
+# read it right at 0.985. A whole picture the hand reader reads below NO_CLOCK_SEEN is read by the
+# display readers too, and their reading kept where it is at least WHOLE_DISPLAY_SURE. Measured on
+# whole pictures, display readers with OCR's second opinion: the surest of the 500 clockless COCO
+# photographs reads 0.60. Pictures the hand reader does see a dial in are left to it: OCR read a
+# plain analog dial's numerals as "0:20" at 0.84, where the hand reader read it right.
+NO_CLOCK_SEEN = 0.1
+WHOLE_DISPLAY_SURE = 0.7
+
 # A display the hand reader saw but no display recognizer is loaded to read: its hand heads mean
 # nothing there, so the reading is kept only as a hint for review, far below any accept threshold.
 UNREAD_DISPLAY_CONFIDENCE = 0.1
@@ -148,14 +159,23 @@ class ClockReader:
     def read_clocks(self, images: list[np.ndarray], boxes: list[Box | None]) -> list[Reading]:
         """Readings for the clock in each box of each RGB image (the whole image where the box is None)."""
         readings = self.read(self.crops(images, boxes))
-        digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
-        if self.display is None or not digital:
+        if self.display is None:
             return readings
-        views = [display_views(images[index], boxes[index]) for index in digital]
+        digital = [index for index, reading in enumerate(readings) if reading.kind == "digital"]
+        # Whole pictures in which the hand reader sees no clock may show a display (WHOLE_DISPLAY_SURE).
+        unseen = [
+            index
+            for index, reading in enumerate(readings)
+            if boxes[index] is None and reading.kind != "digital" and reading.confidence < NO_CLOCK_SEEN
+        ]
+        if not digital and not unseen:
+            return readings
+        views = [display_views(images[index], boxes[index]) for index in digital + unseen]
         displays = read_with_second_opinion(self.display.read_views, self.display_ocr, views)
-        for index, (chosen, method) in zip(digital, displays, strict=True):
-            readings[index] = Reading(hour=chosen.hour % 12 or 12, minute=chosen.minute, meridiem=chosen.meridiem,
-                                      confidence=chosen.confidence, kind="digital", method=method)  # fmt: skip
+        for index, (shown, method) in zip(digital + unseen, displays, strict=True):
+            if readings[index].kind == "digital" or shown.confidence >= WHOLE_DISPLAY_SURE:
+                readings[index] = Reading(hour=shown.hour % 12 or 12, minute=shown.minute, meridiem=shown.meridiem,
+                                          confidence=shown.confidence, kind="digital", method=method)  # fmt: skip
         return readings
 
     def no_clock_probabilities(self, images: list[np.ndarray], boxes: list[Box]) -> np.ndarray:

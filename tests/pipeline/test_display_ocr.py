@@ -26,7 +26,8 @@ from pipeline.read.display_reader import (
     shown_probability,
 )
 from pipeline.read.ocr import parse_time_text, read_displays
-from pipeline.read.reader import load_reader
+from pipeline.read.reader import NO_CLOCK_SEEN, WHOLE_DISPLAY_SURE, ClockReader, load_reader
+from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -162,3 +163,58 @@ def test_the_recognizer_weighs_a_time_written_either_way():
         places[index, digit_class(char)] = 1.0
     assert shown_probability(places, 7, 30) == pytest.approx(1.0, abs=1e-4), "' 7:30' is 7:30"
     assert shown_probability(places, 17, 30) < 1e-5
+
+
+def _display_picture(text: str) -> np.ndarray:
+    """A typed display with its surroundings, as a still without its box shows one (bench/plain_clocks)."""
+    picture = np.full((178, 390, 3), (200, 200, 210), np.uint8)
+    picture[36:142, 36:354] = _typed_display(text, ink=(240, 240, 240), background=(30, 30, 60))[7:113, 21:339]
+    return picture
+
+
+def _dial_picture() -> np.ndarray:
+    """A drawn analog clock (the project's renderer) on a plain picture a little larger than it."""
+    rng = np.random.default_rng(3)
+    clock = draw_analog(DrawnTime(10, 10, 0), random_analog_style(rng), 200, rng).image
+    picture = np.full((240, 240, 3), 235, np.uint8)
+    alpha = clock[..., 3:4] / 255
+    picture[20:220, 20:220] = (picture[20:220, 20:220] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    return picture
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="needs Debian's fonts-dejavu-core")
+@pytest.mark.parametrize(("text", "hour", "minute"), [("11:15", 11, 15), ("10:08", 10, 8)])
+def test_a_whole_picture_of_a_display_the_hand_reader_sees_no_clock_in_is_read_as_a_display(text, hour, minute):
+    reader = load_reader(str(settings.READER_WEIGHTS), "cpu", str(settings.DISPLAY_READER_WEIGHTS))
+    picture = _display_picture(text)
+    # What the rule is for: squashed into the hand reader's square, the display reads as no clock.
+    [alone] = reader.read(reader.crops([picture], [None]))
+    assert alone.kind != "digital" and alone.confidence < NO_CLOCK_SEEN, f"the hand reader now reads {alone}"
+    [reading] = reader.read_clocks([picture], [None])
+    assert reading.kind == "digital" and (reading.hour, reading.minute) == (hour, minute), f"{text} read {reading}"
+    assert reading.confidence >= WHOLE_DISPLAY_SURE
+
+
+def test_only_whole_pictures_without_a_dial_are_read_again_as_displays():
+    """A sure display reading does not replace the hand reader's where it saw a dial, nor in a box
+    (the scan's boxes: there the kind head decides), nor where it is less sure than WHOLE_DISPLAY_SURE."""
+    asked: list[int] = []
+
+    def ocr(crops):
+        asked.append(len(crops))
+        return [DisplayReading(3, 3, "none", ocr_confidence) for _ in crops]
+
+    reader = load_reader(str(settings.READER_WEIGHTS), "cpu", str(settings.DISPLAY_READER_WEIGHTS))
+    reader = ClockReader(None, model=reader.model, display_checkpoint=settings.DISPLAY_READER_WEIGHTS, display_ocr=ocr)
+    blank = np.full((178, 390, 3), 200, np.uint8)  # the recognizer is unsure of it, so OCR is asked
+    dial = _dial_picture()
+    ocr_confidence = 0.99
+    [on_blank, on_dial] = reader.read_clocks([blank, dial], [None, None])
+    assert (on_blank.kind, on_blank.hour, on_blank.minute, on_blank.method) == ("digital", 3, 3, "ocr")
+    assert on_dial.kind == "analog", f"the dial's reading was replaced: {on_dial}"
+    [in_box] = reader.read_clocks([blank], [Box(0, 0, 390, 178)])
+    assert in_box.kind != "digital", f"a box the hand reader sees no clock in was read as a display: {in_box}"
+    ocr_confidence = WHOLE_DISPLAY_SURE - 0.05
+    [unsure] = reader.read_clocks([blank], [None])
+    assert unsure.kind != "digital" and unsure.confidence < NO_CLOCK_SEEN
+    assert asked, "OCR was never asked"

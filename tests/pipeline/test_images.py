@@ -37,5 +37,5 @@ def test_what_is_no_image_reads_as_none_and_load_names_the_file(tmp_path: Path, 
     if content is not None:
         path.write_bytes(content)
     assert read_rgb(path) is None
-    with pytest.raises(UnreadableImage, match="broken.png"):
+    with pytest.raises(UnreadableImage, match=r"broken\.png"):
         load_rgb(path)
