@@ -52,8 +52,10 @@ def grain(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def jpeg(crop: np.ndarray, _: np.random.Generator) -> np.ndarray:
-    _, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 15])
-    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    # OpenCV encodes BGR: the crop is swapped around the round trip, so JPEG's colour
+    # subsampling falls on the channels it is meant for.
+    _, encoded = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 15])
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def film(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -89,12 +91,11 @@ def main() -> None:
     from pipeline.labels import read_labels
     from pipeline.read.fit import ACCEPT_CONFIDENCE
     from pipeline.read.reader import crop_clock
-    from pipeline.synth.real_clocks import real_clocks, write_eval_set
+    from pipeline.synth.real_clocks import write_validation_set
 
     directory = args.labels or Path(settings.VAR_DIR) / "datasets" / "real-validation"
     if args.labels is None and not (directory / "labels.csv").exists():
-        held_out = [clock for clock in real_clocks(SHARED / "real-clocks") if clock.split == "validation"]
-        write_eval_set(held_out, directory)
+        write_validation_set(SHARED / "real-clocks", directory)
     rows = [row for row in read_labels(directory) if row.hour is not None and row.minute is not None]
     if not rows:
         raise SystemExit(f"no labelled clocks in {directory}")

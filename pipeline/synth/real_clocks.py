@@ -333,6 +333,12 @@ def write_eval_set(clocks: list[RealClock], directory: Path) -> int:
     return len(rows)
 
 
+def write_validation_set(root: Path, directory: Path) -> int:
+    """The held-out split of the real clocks under `root` as an eval_reader directory (write_eval_set):
+    what train_reader validates on and the benches read, written afresh so it follows the split's rules."""
+    return write_eval_set([clock for clock in real_clocks(root) if clock.split == "validation"], directory)
+
+
 @dataclass(frozen=True)
 class ReviewedFrames:
     """What curators reviewed (`manage.py export_reviewed`), split for training: analog clocks with

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from pipeline.labels import LabelRow, write_labels
-from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
+from pipeline.synth.clocks import DrawnTime, draw_analog, paste, random_analog_style
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCKS = ((4, 42, 8), (10, 8, 9))  # clear drawn clocks (hour, minute, drawing seed) any working reader reads
@@ -38,10 +38,9 @@ def test_the_bench_reads_a_labelled_set_clean_and_damaged(tmp_path):
     rows = []
     for hour, minute, seed in CLOCKS:
         rng = np.random.default_rng(seed)
-        clock = draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), 200, rng).image
         picture = np.full((240, 240, 3), 235, np.uint8)
-        alpha = clock[..., 3:4] / 255
-        picture[20:220, 20:220] = (picture[20:220, 20:220] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+        paste(picture, np.asarray(draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), 200, rng).image),
+              20, 20)  # fmt: skip
         name = f"clock-{hour}-{minute}.png"
         cv2.imwrite(str(tmp_path / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         rows.append(LabelRow(name, hour, minute, (20, 20, 200, 200), "analog"))

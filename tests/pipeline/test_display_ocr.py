@@ -27,7 +27,7 @@ from pipeline.read.display_reader import (
 )
 from pipeline.read.ocr import parse_time_text, read_displays
 from pipeline.read.reader import NO_CLOCK_SEEN, WHOLE_DISPLAY_SURE, ClockReader, load_reader
-from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
+from pipeline.synth.clocks import DrawnTime, draw_analog, paste, random_analog_style
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -175,10 +175,8 @@ def _display_picture(text: str) -> np.ndarray:
 def _dial_picture() -> np.ndarray:
     """A drawn analog clock (the project's renderer) on a plain picture a little larger than it."""
     rng = np.random.default_rng(3)
-    clock = draw_analog(DrawnTime(10, 10, 0), random_analog_style(rng), 200, rng).image
     picture = np.full((240, 240, 3), 235, np.uint8)
-    alpha = clock[..., 3:4] / 255
-    picture[20:220, 20:220] = (picture[20:220, 20:220] * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    paste(picture, np.asarray(draw_analog(DrawnTime(10, 10, 0), random_analog_style(rng), 200, rng).image), 20, 20)
     return picture
 
 
@@ -204,8 +202,8 @@ def test_only_whole_pictures_without_a_dial_are_read_again_as_displays():
         asked.append(len(crops))
         return [DisplayReading(3, 3, "none", ocr_confidence) for _ in crops]
 
-    reader = load_reader(str(settings.READER_WEIGHTS), "cpu", str(settings.DISPLAY_READER_WEIGHTS))
-    reader = ClockReader(None, model=reader.model, display_checkpoint=settings.DISPLAY_READER_WEIGHTS, display_ocr=ocr)
+    reader = ClockReader(settings.READER_WEIGHTS, device="cpu", display_checkpoint=settings.DISPLAY_READER_WEIGHTS,
+                         display_ocr=ocr)  # fmt: skip
     blank = np.full((178, 390, 3), 200, np.uint8)  # the recognizer is unsure of it, so OCR is asked
     dial = _dial_picture()
     ocr_confidence = 0.99

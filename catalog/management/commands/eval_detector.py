@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
-from catalog.management.commands.read_clock import load_rgb
+from catalog.management.commands.read_clock import image_argument
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
 from pipeline.synth.evaluation import detector_scores, recall_at_precision, recall_by_size
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         names = sorted(truth)
         for start in range(0, len(names), 16):
             chunk = names[start : start + 16]
-            results = detector.find([load_rgb(directory / name) for name in chunk])
+            results = detector.find([image_argument(directory / name) for name in chunk])
             for name, clocks in zip(chunk, results, strict=True):
                 found[name] = [(clock.box, clock.confidence) for clock in clocks]
         scores = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
-from catalog.management.commands.read_clock import load_rgb
+from catalog.management.commands.read_clock import image_argument
 from pipeline.clock_time import minutes_apart
 from pipeline.geometry import Box
 from pipeline.labels import read_labels
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         results = []
         for start in range(0, len(rows), 128):
             chunk = rows[start : start + 128]
-            images = [load_rgb(directory / row.file) for row in chunk]
+            images = [image_argument(directory / row.file) for row in chunk]
             boxes = [Box(*row.box) if row.box else None for row in chunk]
             if as_given:
                 readings = reader.read_clocks(images, boxes)

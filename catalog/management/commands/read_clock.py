@@ -11,8 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog import ml
 from pipeline.geometry import Box
-from pipeline.images import UnreadableImage
-from pipeline.images import load_rgb as pipeline_load_rgb
+from pipeline.images import UnreadableImage, load_rgb
 from pipeline.scan.still import read_in_boxes, read_still_clocks
 
 
@@ -26,10 +25,10 @@ def parse_bbox(text: str) -> Box:
     return Box(x, y, w, h)
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """The image at `path` (pipeline.images.read_rgb), or a CommandError naming the file."""
+def image_argument(path: Path) -> np.ndarray:
+    """An image a command was given (pipeline.images.load_rgb), or a CommandError naming the file."""
     try:
-        return pipeline_load_rgb(path)
+        return load_rgb(path)
     except UnreadableImage as error:
         raise CommandError(str(error)) from None
 
@@ -58,7 +57,7 @@ class Command(BaseCommand):
         debug: Path | None = options["debug"]
         drawn = 0
         for path in images:
-            image = load_rgb(path)
+            image = image_argument(path)
             if given is not None:
                 boxes: list[Box | None] = [given]
                 readings = read_in_boxes(reader.read_clocks, [image], [given])

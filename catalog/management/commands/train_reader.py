@@ -85,7 +85,7 @@ class Command(BaseCommand):
             self._rendered_only(options, command)
             return
         from pipeline.synth.hand_training import real_evaluator, train_hand_reader
-        from pipeline.synth.real_clocks import real_clocks, reviewed_frames, write_eval_set
+        from pipeline.synth.real_clocks import reviewed_frames, write_validation_set
 
         real_root, backgrounds = options["real_clocks"], options["backgrounds"]
         for path, what in ((real_root, "real clock photographs"), (backgrounds, "clockless photographs")):
@@ -103,8 +103,7 @@ class Command(BaseCommand):
             )
         validation = options["validation"]
         if validation == self._default_validation() or not (validation / "labels.csv").exists():
-            held_out = [clock for clock in real_clocks(real_root) if clock.split == "validation"]
-            write_eval_set(held_out, validation)
+            write_validation_set(real_root, validation)
         out = options["out"] or Path(settings.READER_WEIGHTS)
 
         def save(model, record, path) -> None:  # noqa: ANN001
