@@ -15,6 +15,7 @@ from pipeline.read import ocr
 from pipeline.read.display_reader import (
     DIGIT_CLASSES,
     DISPLAY_SEEN,
+    OCR_CERTAIN,
     OCR_SURE,
     RECOGNIZER_SURE,
     UNSEPARATED_SUPPORT,
@@ -74,9 +75,19 @@ def test_rapidocr_reads_a_typed_display_offline(no_network):
     assert nothing is None
 
 
-def test_a_sure_recognizer_keeps_its_reading():
+def test_a_sure_recognizer_keeps_its_reading_against_ocr_short_of_certain():
     recognized = DisplayReading(9, 5, "none", RECOGNIZER_SURE + 0.05)
-    assert choose_display_reading(recognized, DisplayReading(8, 5, "none", 0.99)) == (recognized, "digital")
+    almost = DisplayReading(8, 5, "none", OCR_CERTAIN - 0.01)
+    assert choose_display_reading(recognized, almost) == (recognized, "digital")
+    # Four digits without a colon are not text read plainly, however sure OCR is of them.
+    bare = DisplayReading(8, 5, "none", 0.999, separated=False)
+    assert choose_display_reading(recognized, bare) == (recognized, "digital")
+
+
+def test_certain_ocr_overrules_even_a_sure_recognizer():
+    """A serif "03:03" the recognizer (trained on segment displays) read 10:00 at 0.97."""
+    typed = DisplayReading(3, 3, "none", OCR_CERTAIN)
+    assert choose_display_reading(DisplayReading(10, 0, "none", 0.97), typed) == (typed, "ocr")
 
 
 def test_sure_ocr_overrules_an_unsure_recognizer():
@@ -110,7 +121,7 @@ def test_the_reader_reads_typed_displays(text, hour, minute):
     assert (reading.hour, reading.minute) == (hour, minute), f"{text} read {reading} by {reading.method}"
 
 
-def test_ocr_reads_only_the_displays_the_recognizer_is_unsure_of():
+def test_ocr_reads_each_displays_upright_view_in_one_call():
     sure, unsure = DisplayReading(9, 5, "none", 0.95), DisplayReading(10, 0, "am", 0.4)
     asked: list[list[np.ndarray]] = []
 
@@ -121,8 +132,7 @@ def test_ocr_reads_only_the_displays_the_recognizer_is_unsure_of():
     # Each display's views: the upright one first, then turned ones.
     views = [[np.full((40, 128, 3), base + turn, np.uint8) for turn in (0, 1, 2)] for base in (0, 100)]
     chosen = read_with_second_opinion(lambda _: [sure, unsure], ocr, views)
-    assert len(asked) == 1 and len(asked[0]) == 1, "OCR reads the one unsure display, not both"
-    assert asked[0][0] is views[1][0], "OCR reads the unsure display's upright view"
+    assert len(asked) == 1 and [crop is view[0] for crop, view in zip(asked[0], views, strict=True)] == [True, True]
     assert chosen == [(sure, "digital"), (DisplayReading(3, 3, "none", 0.9), "ocr")]
     assert read_with_second_opinion(lambda _: [sure, unsure], None, views) == [(sure, "digital"), (unsure, "digital")]
 
