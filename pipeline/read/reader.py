@@ -76,7 +76,11 @@ def crop_clock(image: np.ndarray, box: Box | None, size: int = INPUT_SIZE) -> np
         image = padded[max(0, cy) : max(0, cy + 2 * half), max(0, cx) : max(0, cx + 2 * half)]
         if image.size == 0:  # a box wholly outside the picture shows nothing of it
             return np.zeros((size, size, 3), np.uint8)
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    # Area averaging shrinks without aliasing; enlarging, it repeats pixels into blocks, while
+    # training enlarges small clocks bilinearly (synth/hand_training), so a small clock is
+    # enlarged the same way here.
+    enlarging = max(image.shape[:2]) < size
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR if enlarging else cv2.INTER_AREA)
 
 
 # The hand reader's decode: "joint" uses both hands and the hour head; "hands" both hands only;

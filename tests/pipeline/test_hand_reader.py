@@ -114,6 +114,19 @@ def test_crop_clock_gives_the_reader_a_square_of_its_size():
     assert cv2.countNonZero(crop_clock(np.zeros((1, 1, 3), np.uint8), None, 112)[..., 0]) == 0
 
 
+def test_crop_clock_enlarges_small_clocks_smoothly_as_training_does():
+    # A clock a few dozen pixels wide is enlarged bilinearly, as training enlarges its small
+    # clocks; area resizing would repeat each pixel into a block of one grey.
+    halves = np.zeros((4, 4, 3), np.uint8)
+    halves[:, 2:] = 255
+    enlarged = crop_clock(halves, None, 112)
+    assert len(np.unique(enlarged[56, :, 0])) > 10
+    # Shrinking still averages: a fine stripe pattern becomes an even grey, not a moire.
+    stripes = np.zeros((448, 448, 3), np.uint8)
+    stripes[:, ::2] = 255
+    assert np.ptp(crop_clock(stripes, None, 112)[..., 0]) <= 2
+
+
 def test_the_measured_minute_hand_points_where_the_long_hand_is():
     from pipeline.read.reader import minute_hand_likelihood
 
