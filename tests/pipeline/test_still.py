@@ -129,3 +129,25 @@ def test_a_tight_box_keeps_its_reading_unless_a_zoom_is_surer(models):
     [as_given] = reader.read_clocks([picture], [truth])
     assert reading == as_given or reading.confidence > as_given.confidence + 0.05
     assert read_in_boxes(reader.read_clocks, [], []) == []
+
+
+def test_a_display_is_never_zoomed_in_on():
+    """Zooming into a display cuts off its outer digits; what is left may read surer, and wrong."""
+    from pipeline.read.reader import Reading
+
+    asked: list[list[Box | None]] = []
+
+    def read(images, boxes):
+        asked.append(boxes)
+        zoomed = len(asked) > 1  # the given box is read first
+        shown = (
+            Reading(11, 54, "unknown", 0.99, "digital", "ocr")
+            if zoomed
+            else Reading(1, 54, "unknown", 0.6, "digital", "ocr")
+        )
+        return [shown for _ in boxes]
+
+    picture = np.zeros((100, 300, 3), np.uint8)
+    [reading] = read_in_boxes(read, [picture], [Box(20, 20, 200, 60)])
+    assert (reading.hour, reading.minute) == (1, 54)
+    assert len(asked) == 1, "a display is read in its box only"
