@@ -1,7 +1,8 @@
 """Digital displays: the project's display recognizer (one view, and the turned views the reader
 reads, display_reader.display_views) against RapidOCR (PP-OCR recognition inside its wheel) on
-the same rendered displays, and the two as the reader combines them (OCR's time over an unsure
-recognition of the turned views, display_reader.choose_display_reading). Prints one JSON object: top1
+the same rendered displays, and the two as the reader combines them (OCR on every display, its
+time taken over an unsure recognition of the turned views, or over any where OCR is certain:
+display_reader.choose_display_reading). Prints one JSON object: top1
 (hour on a 12-hour dial exact, minute within 1), the share each read at all, and crops per second.
 
 The displays come from pipeline.synth.clocks.display_sample (LCD and LED styles, 12/24-hour, markers, damage).

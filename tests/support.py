@@ -1,11 +1,14 @@
-"""Helpers shared by tests: catalog rows with sensible defaults, and subprocess environments."""
+"""Helpers shared by tests: catalog rows with sensible defaults, subprocess environments, and the
+bench scripts as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import socket
 from pathlib import Path
+from types import ModuleType
 
 import psutil
 from django.conf import settings
@@ -105,3 +108,11 @@ def project_env(**overrides: str) -> dict[str, str]:
     env["CLOCKWEB_DEMO_ON_EMPTY"] = "0"
     env.update(overrides)
     return env
+
+
+def load_bench(name: str) -> ModuleType:
+    """bench/NAME.py as a module, to test its parts (the benches are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

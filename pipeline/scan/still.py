@@ -96,7 +96,9 @@ def read_in_boxes(read: ReadClocks, images: list[np.ndarray], boxes: list[Box]) 
     reads a dial more surely (BOX_ZOOMS): what a loosely drawn box needs."""
     best = read(images, list(boxes))
     dials = [index for index, reading in enumerate(best) if reading.kind == "analog"]
-    for zoom in BOX_ZOOMS if dials else ():
+    if not dials:
+        return best
+    for zoom in BOX_ZOOMS:
         zoomed = read([images[index] for index in dials], [_zoomed(boxes[index], zoom) for index in dials])
         for index, closer in zip(dials, zoomed, strict=True):
             if closer.kind == "analog" and closer.confidence > best[index].confidence + SURER_BY:

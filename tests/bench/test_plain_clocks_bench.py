@@ -1,7 +1,6 @@
 """bench/plain_clocks.py: its second renderer draws the time it labels, and the bench reads a few
 clocks as eval_reader does and prints one JSON object. Asserts behaviour, never time."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,15 +11,9 @@ import pytest
 
 from pipeline.clock_time import minutes_apart
 from pipeline.read.ocr import read_displays
+from tests.support import load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("plain_clocks", ROOT / "bench" / "plain_clocks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _changed_directions(before: np.ndarray, after: np.ndarray, radius_share: float) -> list[float]:
@@ -48,7 +41,7 @@ def _near(angle: float, target: float) -> bool:
 def test_the_plain_renderer_points_the_minute_hand_at_the_labelled_minute(seed, hour, minute):
     """The same face drawn at the minute and half an hour on: at a radius past every hour hand
     and within every minute hand, the pictures differ only where the two minute hands are."""
-    bench = _bench()
+    bench = load_bench("plain_clocks")
     later = (minute + 30) % 60
     now = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, minute, 0, 320))
     half_hour_on = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, later, 0, 320))
@@ -60,7 +53,7 @@ def test_the_plain_renderer_points_the_minute_hand_at_the_labelled_minute(seed, 
 def test_the_plain_renderer_draws_the_labelled_time_on_its_displays():
     """Read back by OCR (PP-OCR, which never saw this renderer): the typed and the drawn
     seven-segment displays show the time they are labelled with, and the AM/PM they say is right."""
-    bench = _bench()
+    bench = load_bench("plain_clocks")
     right = 0
     for seed in range(12):
         hour, minute = [(9, 5), (21, 47), (12, 30), (3, 58)][seed % 4]
@@ -72,7 +65,7 @@ def test_the_plain_renderer_draws_the_labelled_time_on_its_displays():
 
 
 def test_every_variant_gives_a_time_a_box_inside_the_picture_and_a_kind():
-    bench = _bench()
+    bench = load_bench("plain_clocks")
     rng = np.random.default_rng(9)
     for variant in ("upright", "turned", "small"):
         picture, hour, minute, box, kind = bench.render(rng, variant)

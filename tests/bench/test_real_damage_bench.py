@@ -1,7 +1,6 @@
 """bench/real_damage.py: it reads a labelled set clean and under each damage, and the damage is
 really done (the reader reads the damaged crops less surely). Asserts behaviour, never time."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,20 +11,14 @@ import numpy as np
 
 from pipeline.labels import LabelRow, write_labels
 from pipeline.synth.clocks import DrawnTime, draw_analog, paste, random_analog_style
+from tests.support import load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCKS = ((4, 42, 8), (10, 8, 9))  # clear drawn clocks (hour, minute, drawing seed) any working reader reads
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("real_damage", ROOT / "bench" / "real_damage.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_each_damage_changes_the_crop_and_keeps_its_shape():
-    bench = _bench()
+    bench = load_bench("real_damage")
     crop = np.random.default_rng(1).integers(40, 220, (112, 112, 3)).astype(np.uint8)
     for name, damage in bench.CONDITIONS.items():
         damaged = damage(crop, np.random.default_rng(2))
