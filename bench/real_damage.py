@@ -1,5 +1,6 @@
 """The real validation photographs read again under what film and video do to a picture: dark,
-low resolution, blur, grain, heavy JPEG, and all of the first four together. The hidden real set
+low resolution, blur, grain, heavy JPEG, and all of the first four together; and seen turned
+(the camera rolled) and oblique (foreshortened). The hidden real set
 holds film frames and dark dials, which the split has few of; this says how far the reader falls
 on them. Each clock is cropped as labelled (pipeline/read/reader.crop_clock), damaged, and read by
 the reader in settings as it reads a crop (all its views). The damage of crop i under a condition
@@ -58,6 +59,27 @@ def jpeg(crop: np.ndarray, _: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def _warp_about_centre(crop: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    height, width = crop.shape[:2]
+    centre = np.array([width / 2, height / 2])
+    matrix = np.hstack([linear, (centre - linear @ centre)[:, None]])
+    return cv2.warpAffine(crop, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def turned(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The camera rolled: the whole crop turned up to 25 degrees either way. The time stays: the
+    dial's 12 turns with it, and the reader must find it on the dial, not at the crop's top."""
+    angle = np.radians(rng.uniform(-25, 25))
+    return _warp_about_centre(crop, np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]))
+
+
+def oblique(crop: np.ndarray, rng: np.random.Generator, squeeze: float = 0.6) -> np.ndarray:
+    """The dial seen about 53 degrees off its axis (foreshortened to 0.6) along a random direction."""
+    axis = rng.uniform(0, np.pi)
+    rotation = np.array([[np.cos(axis), -np.sin(axis)], [np.sin(axis), np.cos(axis)]])
+    return _warp_about_centre(crop, rotation @ np.diag([1.0, squeeze]) @ rotation.T)
+
+
 def film(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return jpeg(grain(blur(dark(crop, rng), rng), rng), rng)
 
@@ -70,6 +92,8 @@ CONDITIONS: dict[str, Damage] = {
     "grain": grain,
     "jpeg": jpeg,
     "film": film,
+    "turned": turned,
+    "oblique": oblique,
 }
 
 

@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import psutil
 from django.conf import settings
 
@@ -17,7 +18,7 @@ from catalog.models import ClockSighting, Snippet, TimeReading, Video
 from pipeline.clock_time import MINUTES_PER_HALF_DAY, Meridiem
 from pipeline.ffmpeg import cut_clip
 from pipeline.synth.clock_video import Shot, render_clock_video
-from pipeline.synth.clocks import DrawnTime
+from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)
@@ -116,3 +117,15 @@ def load_bench(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def drawn_clock_crop(hour: int, minute: int, seed: int = 8, *, side: int = 112, margin: int = 6,
+                background: int = 240) -> np.ndarray:  # fmt: skip
+    """A drawn analog clock at hour:minute on a plain square canvas, `margin` pixels in from its edge."""
+    rng = np.random.default_rng(seed)
+    clock = draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), side - 2 * margin, rng).image
+    canvas = np.full((side, side, 3), background, np.uint8)
+    inner = canvas[margin:-margin, margin:-margin]
+    alpha = clock[..., 3:4] / 255
+    inner[:] = (inner * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
+    return canvas

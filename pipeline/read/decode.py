@@ -82,9 +82,21 @@ def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | N
                  up: np.ndarray | None = None, squeeze: np.ndarray | None = None) -> DialTime:  # fmt: skip
     """The most likely time, and the probability mass within a minute of it (which is what
     top1 counts as right)."""
-    posterior = time_posterior(minute, hour_hand, hour, up, squeeze)
+    return decode_posterior(time_posterior(minute, hour_hand, hour, up, squeeze))
+
+
+def decode_posterior(posterior: np.ndarray) -> DialTime:
+    """The most likely of the 720 dial times, and the probability mass within a minute of it."""
     best = int(posterior.argmax())
     return DialTime(hour=best // 60, minute=best % 60, confidence=within_a_minute(posterior, best))
+
+
+def combined_posterior(posteriors: list[np.ndarray]) -> np.ndarray:
+    """The geometric mean of posteriors over the same dial times, normalised: each reading of the
+    dial a vote of confidence, as the reader's views are."""
+    log_mean = np.mean([np.log(posterior + _FLOOR) for posterior in posteriors], axis=0)
+    combined = np.exp(log_mean - log_mean.max())
+    return combined / combined.sum()
 
 
 def within_a_minute(posterior: np.ndarray, dial_minute: int) -> float:

@@ -112,3 +112,20 @@ def test_without_a_tilt_head_the_hands_are_read_against_the_dial():
     minute, hour_hand = _tilted_heads(7, 25, 0.0)
     assert np.allclose(time_posterior(minute, hour_hand), time_posterior(minute, hour_hand, up=_peak(120, 0, 0.05)),
                        atol=1e-3)  # fmt: skip
+
+
+def test_combined_posteriors_agree_where_both_readings_allow():
+    from pipeline.read.decode import combined_posterior, decode_posterior
+
+    # One reading is torn between 1:50 and 10:10 (the hands swapped); the other between 10:10
+    # and 10:20. Multiplied, only 10:10 is likely under both.
+    first, second = np.full(720, 1e-4), np.full(720, 1e-4)
+    first[[110, 610]] = 0.5
+    second[[610, 620]] = 0.5
+    combined = combined_posterior([first / first.sum(), second / second.sum()])
+    assert combined.sum() == pytest.approx(1)
+    time = decode_posterior(combined)
+    assert (time.hour, time.minute) == (10, 10) and time.confidence > 0.8
+    assert combined[610] > 50 * max(combined[110], combined[620])
+    # One posterior alone comes back as it was (up to the floor that keeps zeros finite).
+    assert np.allclose(combined_posterior([first / first.sum()]), first / first.sum(), rtol=0.02)

@@ -15,26 +15,14 @@ from pipeline.geometry import Box
 from pipeline.read import backbone
 from pipeline.read.reader import ClockReader, crop_clock, load_reader
 from pipeline.scan.still import read_in_boxes
-from pipeline.synth.clocks import DrawnTime, draw_analog, random_analog_style
+from tests.support import drawn_clock_crop
 
 # ImageNet classes a clock face may be taken for: analog clock, wall clock, stopwatch, digital clock.
 CLOCK_CLASSES = {409, 892, 826, 530}
 
 
-def _clock_crop(hour: int, minute: int, seed: int = 8, *, side: int = 112, margin: int = 6,
-                background: int = 240) -> np.ndarray:  # fmt: skip
-    """A drawn analog clock at hour:minute on a plain square canvas, `margin` pixels in from its edge."""
-    rng = np.random.default_rng(seed)
-    clock = draw_analog(DrawnTime(hour, minute, 0), random_analog_style(rng), side - 2 * margin, rng).image
-    canvas = np.full((side, side, 3), background, np.uint8)
-    inner = canvas[margin:-margin, margin:-margin]
-    alpha = clock[..., 3:4] / 255
-    inner[:] = (inner * (1 - alpha) + clock[..., :3] * alpha).astype(np.uint8)
-    return canvas
-
-
 def _rendered_clock(size: int = 224) -> np.ndarray:
-    return _clock_crop(10, 10, 3, side=size, margin=10, background=235)
+    return drawn_clock_crop(10, 10, 3, side=size, margin=10, background=235)
 
 
 # Clear drawn clocks (hour, minute, drawing seed) that any working reader reads within a minute.
@@ -130,7 +118,7 @@ def test_crop_clock_enlarges_small_clocks_smoothly_as_training_does():
 def test_the_measured_minute_hand_points_where_the_long_hand_is():
     from pipeline.read.reader import minute_hand_likelihood
 
-    canvas = _clock_crop(4, 42)
+    canvas = drawn_clock_crop(4, 42)
     likelihood = minute_hand_likelihood(canvas)
     assert min(abs(int(likelihood.argmax()) - 42), 60 - abs(int(likelihood.argmax()) - 42)) <= 1
     assert np.all(minute_hand_likelihood(canvas, weight=0) == 1)
@@ -141,7 +129,7 @@ def test_a_turned_view_turned_back_points_where_the_hand_is():
 
     # Measured by the hand geometry, not the network: turned 30° counter-clockwise, the long hand
     # at 42 minutes shows at 37; turned back, the distribution says 42 again.
-    upright = _clock_crop(4, 42)
+    upright = drawn_clock_crop(4, 42)
     turned = minute_hand_likelihood(turn(upright, 30))[None]
     assert int(turned.argmax()) == 37
     assert int(turn_back(turned, 30).argmax()) == 42
@@ -189,7 +177,7 @@ def test_reading_a_mirrored_crop_mirrors_the_hand_distributions(reader):
     # mirrored, so its combined hands mirrored back must be the crop's own (the plain hour and kind
     # heads, left out of the mirrored view, are not compared).
     two_views = ClockReader(None, model=reader.model, turned_views=(), mirrored_view=True)
-    crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
+    crops = [drawn_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
     own = two_views.hand_probabilities(crops)
     seen_in_a_mirror = two_views.hand_probabilities([mirror(crop) for crop in crops])
     for head in ("minute", "hour_hand", "up"):
@@ -202,7 +190,7 @@ def test_reading_a_mirrored_crop_mirrors_the_hand_distributions(reader):
 
 def test_the_turned_views_agree_with_the_upright_reading_on_a_clear_clock(reader):
     upright_only = ClockReader(None, model=reader.model, turned_views=(), mirrored_view=False)
-    crops = [_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
+    crops = [drawn_clock_crop(hour, minute, seed) for hour, minute, seed in CLEAR_CLOCKS]
     for (hour, minute, _), turned, plain in zip(CLEAR_CLOCKS, reader.read(crops), upright_only.read(crops),
                                                 strict=True):  # fmt: skip
         for reading in (turned, plain):  # right means the hour exact and the minute within one
@@ -217,7 +205,8 @@ def test_training_scores_checkpoints_as_the_reader_reads(reader, tmp_path, monke
 
     lines = ["file,hour,minute,bbox_x,bbox_y,bbox_w,bbox_h,kind"]
     for index, (hour, minute, seed) in enumerate(CLEAR_CLOCKS):
-        cv2.imwrite(str(tmp_path / f"{index}.png"), cv2.cvtColor(_clock_crop(hour, minute, seed), cv2.COLOR_RGB2BGR))
+        crop = drawn_clock_crop(hour, minute, seed)
+        cv2.imwrite(str(tmp_path / f"{index}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
         lines.append(f"{index}.png,{hour},{minute},,,,,analog")
     (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
     views: list[int] = []

@@ -84,7 +84,7 @@ class Command(BaseCommand):
     def _debug(self, reader: object, image: object, box: Box | None, reading: object, out: Path) -> None:
         from pipeline.read.debug import draw_reading
 
-        (crop,) = reader.crops([image], [box])
+        (crop,), _ = reader.face_on(reader.crops([image], [box]))
         # The heads as the reading combined them (upright and turned views).
         heads = reader.hand_probabilities([crop]) if reader.hands else {}
         label = f"{reading} {reading.confidence:.2f} {reading.method}"
