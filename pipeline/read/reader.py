@@ -3,9 +3,10 @@
 Two kinds of checkpoint read clocks. The default is the hand reader (read/hand_net): ImageNet
 EfficientNet-Lite0 fine-tuned on real and rendered clocks, which says whether the crop is an
 analog face, a digital display or no clock, and where each hand points; the time is then decoded
-jointly from both hands (read/decode). The older polar reader (reader_model) is still loaded
-when a checkpoint of its kind is named. When a display recognizer is loaded (see
-display_reader), digital displays are read by it from a wide crop.
+jointly from both hands (read/decode). An oblique dial is read face on (read/dial_ellipse). The
+older polar reader (reader_model) is still loaded when a checkpoint of its kind is named. When a
+display recognizer is loaded (see display_reader), digital displays are read by it from a wide
+crop.
 
 The geometric reading (the face unwrapped into polar coordinates, where each hand is a band at
 its angle) may overrule only the polar reader's unsure answers, where it was measured to help;
