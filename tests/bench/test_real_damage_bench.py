@@ -45,3 +45,18 @@ def test_the_bench_reads_a_labelled_set_clean_and_damaged(tmp_path):
     assert report["n"] == 2
     assert report["clean"]["top1"] == 1.0, report
     assert report["film"]["mean_confidence"] < report["clean"]["mean_confidence"], report
+
+
+def test_oblique_foreshortens_the_dial_and_turned_keeps_it_round():
+    from pipeline.read.dial_ellipse import fit_dial_ellipse
+    from pipeline.read.reader import CROP_MARGIN
+    from tests.support import drawn_clock_crop
+
+    bench = load_bench("real_damage")
+    dial = drawn_clock_crop(4, 42, 8, side=112, margin=7)
+    oblique = fit_dial_ellipse(bench.oblique(dial, np.random.default_rng(3)), CROP_MARGIN)
+    assert oblique is not None and abs(oblique.ratio - 0.6) < 0.06, oblique
+    turned = bench.turned(dial, np.random.default_rng(3))
+    assert not np.array_equal(turned, dial)
+    round_still = fit_dial_ellipse(turned, CROP_MARGIN)
+    assert round_still is not None and round_still.ratio > 0.9, round_still
