@@ -86,17 +86,8 @@ def fit_dial_ellipse(crop: np.ndarray, margin: float) -> DialEllipse | None:
     if len(points) < 30:
         return None
     rng = np.random.default_rng(0)
-    best: tuple[float, np.ndarray, float] | None = None
-    for _ in range(_TRIES):
-        candidate = cv2.fitEllipse(points[rng.choice(len(points), 5, replace=False)])
-        inliers = _inliers(candidate, points, centre, radius)
-        if inliers is None:
-            continue
-        coverage = _coverage(points[inliers], candidate[0])
-        # Points count, and going round counts more: a full ring beats a long arc.
-        score = float(inliers.sum()) * coverage**2
-        if best is None or score > best[0]:
-            best = (score, inliers, coverage)
+    candidates = [cv2.fitEllipse(points[rng.choice(len(points), 5, replace=False)]) for _ in range(_TRIES)]
+    best = _best_candidate(candidates, points, centre, radius)
     if best is None or best[2] < MIN_COVERAGE:
         return None
     ellipse = cv2.fitEllipse(points[best[1]])
@@ -109,41 +100,55 @@ def fit_dial_ellipse(crop: np.ndarray, margin: float) -> DialEllipse | None:
                        float(short_axis % np.pi), best[2])  # fmt: skip
 
 
-def _inliers(ellipse: tuple, points: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray | None:
-    """The points on a candidate ellipse, or None where it can't be the dial."""
-    (x, y), (width, height), _ = ellipse
-    long_half, short_half = max(width, height) / 2, min(width, height) / 2
-    if not (_LONG_AXIS_FROM * radius < long_half < _LONG_AXIS_TO * radius) or short_half < NARROWEST * long_half:
+def _best_candidate(candidates: list[tuple], points: np.ndarray, centre: np.ndarray,
+                    radius: float) -> tuple[float, np.ndarray, float] | None:  # fmt: skip
+    """The candidate ellipse that can be the dial with the best score, as (score, its inliers,
+    its coverage); the first of equals. Scored all at once: a loop over them costs the most."""
+    shapes = np.array([(x, y, width, height, degrees) for (x, y), (width, height), degrees in candidates])
+    x, y, width, height = shapes[:, 0], shapes[:, 1], shapes[:, 2], shapes[:, 3]
+    long_half, short_half = np.maximum(width, height) / 2, np.minimum(width, height) / 2
+    possible = np.flatnonzero((_LONG_AXIS_FROM * radius < long_half) & (long_half < _LONG_AXIS_TO * radius)
+                              & (short_half >= NARROWEST * long_half)
+                              & (np.hypot(x - centre[0], y - centre[1]) <= _MAX_CENTRE_OFFSET * radius))  # fmt: skip
+    if len(possible) == 0:
         return None
-    if np.hypot(x - centre[0], y - centre[1]) > _MAX_CENTRE_OFFSET * radius:
+    inliers = np.abs(_pixels_out(shapes[possible], points)) < _INLIER_PIXELS
+    # Each inlier's sector around its candidate's centre; a candidate's coverage is how many it fills.
+    angles = np.arctan2(points[None, :, 1] - y[possible, None], points[None, :, 0] - x[possible, None])
+    sectors = ((angles + np.pi) / (2 * np.pi) * _SECTORS).astype(int) % _SECTORS
+    filled = np.zeros((len(possible), _SECTORS), bool)
+    rows, columns = np.nonzero(inliers)
+    filled[rows, sectors[rows, columns]] = True
+    counts = inliers.sum(axis=1)
+    coverage = filled.sum(axis=1) / _SECTORS
+    # Points count, and going round counts more: a full ring beats a long arc.
+    scores = np.where(counts >= 20, counts * coverage**2, -1.0)
+    best = int(np.argmax(scores))
+    if scores[best] < 0:
         return None
-    inliers = np.abs(_pixels_out(ellipse, points)) < _INLIER_PIXELS
-    return inliers if inliers.sum() >= 20 else None
+    return float(scores[best]), inliers[best], float(coverage[best])
 
 
-def _pixels_out(ellipse: tuple, points: np.ndarray) -> np.ndarray:
-    """How far out from the ellipse each point lies, about in pixels (negative inside): its
-    distance on the ellipse's own scale (1 on it) times the mean half axis."""
-    (x, y), (width, height), degrees = ellipse
-    turn = np.radians(degrees)
-    along = np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
-    local = (points - (x, y)) @ along.T
-    return (np.hypot(local[:, 0] / (width / 2), local[:, 1] / (height / 2)) - 1) * (width + height) / 4
+def _pixels_out(shapes: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """How far out from each ellipse (rows of x, y, width, height, degrees, as fitEllipse gives
+    them) each point lies, about in pixels (negative inside): its distance on the ellipse's own
+    scale (1 on it) times the mean half axis. One row per ellipse, one column per point."""
+    x, y, width, height, turn = (shapes[:, index, None] for index in range(5))
+    turn = np.radians(turn)
+    dx, dy = points[None, :, 0] - x, points[None, :, 1] - y
+    along = dx * np.cos(turn) + dy * np.sin(turn)
+    across = -dx * np.sin(turn) + dy * np.cos(turn)
+    return (np.hypot(along / (width / 2), across / (height / 2)) - 1) * (width + height) / 4
 
 
 def _stands_out(ellipse: tuple, points: np.ndarray) -> bool:
     """Whether the ellipse holds clearly more edge points than the rings just inside and outside
     it: a rim does, where edges everywhere (grain, foliage, noise) put as many on any ring."""
-    out = _pixels_out(ellipse, points)
+    (x, y), (width, height), degrees = ellipse
+    out = _pixels_out(np.array([[x, y, width, height, degrees]]), points)[0]
     on = np.sum(np.abs(out) < _INLIER_PIXELS)
     beside = np.sum(np.abs(np.abs(out) - _RING_GAP_PIXELS) < _INLIER_PIXELS) / 2
     return bool(on >= _STANDS_OUT * max(beside, 1.0))
-
-
-def _coverage(points: np.ndarray, middle: tuple[float, float]) -> float:
-    """The share of sectors around `middle` that hold a point."""
-    angles = np.arctan2(points[:, 1] - middle[1], points[:, 0] - middle[0])
-    return len(np.unique(((angles + np.pi) / (2 * np.pi) * _SECTORS).astype(int) % _SECTORS)) / _SECTORS
 
 
 def face_on(crop: np.ndarray, ellipse: DialEllipse) -> np.ndarray:
