@@ -3,7 +3,7 @@
 A round dial seen from the side is an ellipse. The hand reader learned dials seen face on or
 nearly (its training squeezes them to 0.7 at most), and it reads the hands' directions as they
 lie in the crop: on a dial squeezed to 0.6 the directions are minutes off and the reader is
-confidently wrong (bench/real_damage's `oblique`: the real split reads 0.37 there, against 0.85
+confidently wrong (bench/real_damage's `oblique`: the real split read 0.28 there, against 0.85
 face on). The dial's rim, and the rings of its ticks and numerals, are concentric ellipses of
 the same shape: fitted, they say how the dial is squeezed, and stretching the crop back along the
 short axis shows the dial face on again, as the reader learned it.
@@ -11,7 +11,8 @@ short axis shows the dial face on again, as the reader learned it.
 The fit is RANSAC around OpenCV's least-squares `fitEllipse` (OpenCV has no robust ellipse fit of
 its own). Its points are the crop's edges that run across the direction to the centre, as a
 rim's do (a numeral's or a hand's edges mostly do not); an ellipse must go most of the way round
-the centre to count, so an arc of a numeral or of the background is not taken for the dial.
+the centre to count, so an arc of a numeral or of the background is not taken for the dial, and
+its ring must hold clearly more edges than the rings beside it, which grain or clutter does not.
 """
 
 from __future__ import annotations
