@@ -59,25 +59,22 @@ def jpeg(crop: np.ndarray, _: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def _warp_about_centre(crop: np.ndarray, linear: np.ndarray) -> np.ndarray:
-    height, width = crop.shape[:2]
-    centre = np.array([width / 2, height / 2])
-    matrix = np.hstack([linear, (centre - linear @ centre)[:, None]])
-    return cv2.warpAffine(crop, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 def turned(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The camera rolled: the whole crop turned up to 25 degrees either way. The time stays: the
     dial's 12 turns with it, and the reader must find it on the dial, not at the crop's top."""
-    angle = np.radians(rng.uniform(-25, 25))
-    return _warp_about_centre(crop, np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]))
+    from pipeline.read.reader import turn
+
+    return turn(crop, -float(rng.uniform(-25, 25)))
 
 
 def oblique(crop: np.ndarray, rng: np.random.Generator, squeeze: float = 0.6) -> np.ndarray:
     """The dial seen about 53 degrees off its axis (foreshortened to 0.6) along a random direction."""
-    axis = rng.uniform(0, np.pi)
-    rotation = np.array([[np.cos(axis), -np.sin(axis)], [np.sin(axis), np.cos(axis)]])
-    return _warp_about_centre(crop, rotation @ np.diag([1.0, squeeze]) @ rotation.T)
+    from pipeline.read.dial_ellipse import warp_about_centre
+    from pipeline.read.dial_geometry import squeeze_matrix, squeeze_vector
+
+    # The axis drawn is the long one, the short one a right angle on (as the bench has drawn it).
+    short_axis = rng.uniform(0, np.pi) + np.pi / 2
+    return warp_about_centre(crop, squeeze_matrix(squeeze_vector(squeeze, short_axis)))
 
 
 def film(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:

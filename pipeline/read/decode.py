@@ -91,12 +91,13 @@ def decode_posterior(posterior: np.ndarray) -> DialTime:
     return DialTime(hour=best // 60, minute=best % 60, confidence=within_a_minute(posterior, best))
 
 
-def combined_posterior(posteriors: list[np.ndarray]) -> np.ndarray:
-    """The geometric mean of posteriors over the same dial times, normalised: each reading of the
-    dial a vote of confidence, as the reader's views are."""
-    log_mean = np.mean([np.log(posterior + _FLOOR) for posterior in posteriors], axis=0)
-    combined = np.exp(log_mean - log_mean.max())
-    return combined / combined.sum()
+def geometric_mean(distributions: list[np.ndarray]) -> np.ndarray:
+    """The normalised geometric mean of distributions over the same outcomes (along the last
+    axis; rows are kept apart): each distribution a vote of confidence, as the reader's views
+    and its two readings of an oblique dial are."""
+    log_mean = np.mean([np.log(distribution + _FLOOR) for distribution in distributions], axis=0)
+    combined = np.exp(log_mean - log_mean.max(axis=-1, keepdims=True))
+    return combined / combined.sum(axis=-1, keepdims=True)
 
 
 def within_a_minute(posterior: np.ndarray, dial_minute: int) -> float:

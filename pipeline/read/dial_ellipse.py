@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pipeline.read.dial_geometry import squeeze_matrix
+from pipeline.read.dial_geometry import squeeze_matrix, squeeze_vector
 
 # A dial fitted narrower than FACE_ON_BELOW is read face on as well as it is, and the two
 # readings' time posteriors multiplied; narrower than FACE_ON_ONLY_BELOW, past what the network
@@ -53,7 +53,6 @@ _SECTORS = 24
 
 @dataclass(frozen=True)
 class DialEllipse:
-    centre: tuple[float, float]  # in crop pixels
     ratio: float  # short axis over long axis, NARROWEST..1
     short_axis: float  # radians from the crop's x axis towards its y axis (down)
     coverage: float  # share of sectors around the centre its points reach
@@ -61,7 +60,7 @@ class DialEllipse:
     @property
     def squeeze(self) -> np.ndarray:
         """The squeeze vector of read/dial_geometry: (1 - r)(cos 2φ, sin 2φ)."""
-        return (1 - self.ratio) * np.array([np.cos(2 * self.short_axis), np.sin(2 * self.short_axis)])
+        return squeeze_vector(self.ratio, self.short_axis)
 
 
 def fit_dial_ellipse(crop: np.ndarray, margin: float) -> DialEllipse | None:
@@ -89,22 +88,22 @@ def fit_dial_ellipse(crop: np.ndarray, margin: float) -> DialEllipse | None:
     rng = np.random.default_rng(0)
     candidates = [cv2.fitEllipse(points[rng.choice(len(points), 5, replace=False)]) for _ in range(_TRIES)]
     best = _best_candidate(candidates, points, centre, radius)
-    if best is None or best[2] < MIN_COVERAGE:
+    if best is None or best[1] < MIN_COVERAGE:
         return None
-    ellipse = cv2.fitEllipse(points[best[1]])
-    (x, y), (width, height), degrees = ellipse
+    inliers, coverage = best
+    ellipse = cv2.fitEllipse(points[inliers])
+    _, (width, height), degrees = ellipse
     if min(width, height) < NARROWEST * max(width, height) or not _stands_out(ellipse, points):
         return None
     # fitEllipse's angle is the direction of its first axis (width), from x towards y.
     short_axis = np.radians(degrees) if width < height else np.radians(degrees) + np.pi / 2
-    return DialEllipse((float(x), float(y)), float(min(width, height) / max(width, height)),
-                       float(short_axis % np.pi), best[2])  # fmt: skip
+    return DialEllipse(float(min(width, height) / max(width, height)), float(short_axis % np.pi), coverage)
 
 
 def _best_candidate(candidates: list[tuple], points: np.ndarray, centre: np.ndarray,
-                    radius: float) -> tuple[float, np.ndarray, float] | None:  # fmt: skip
-    """The candidate ellipse that can be the dial with the best score, as (score, its inliers,
-    its coverage); the first of equals. Scored all at once: a loop over them costs the most."""
+                    radius: float) -> tuple[np.ndarray, float] | None:  # fmt: skip
+    """The inliers and coverage of the candidate ellipse that can be the dial with the best score
+    (the first of equals). Scored all at once: a loop over them costs the most."""
     shapes = np.array([(x, y, width, height, degrees) for (x, y), (width, height), degrees in candidates])
     x, y, width, height = shapes[:, 0], shapes[:, 1], shapes[:, 2], shapes[:, 3]
     long_half, short_half = np.maximum(width, height) / 2, np.minimum(width, height) / 2
@@ -127,7 +126,7 @@ def _best_candidate(candidates: list[tuple], points: np.ndarray, centre: np.ndar
     best = int(np.argmax(scores))
     if scores[best] < 0:
         return None
-    return float(scores[best]), inliers[best], float(coverage[best])
+    return inliers[best], float(coverage[best])
 
 
 def _pixels_out(shapes: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -154,11 +153,16 @@ def _stands_out(ellipse: tuple, points: np.ndarray) -> bool:
 
 def face_on(crop: np.ndarray, ellipse: DialEllipse) -> np.ndarray:
     """The crop stretched about its centre along the dial's short axis, so that the dial is round."""
-    stretch = np.linalg.inv(squeeze_matrix(ellipse.squeeze))
-    height, width = crop.shape[:2]
+    return warp_about_centre(crop, np.linalg.inv(squeeze_matrix(ellipse.squeeze)))
+
+
+def warp_about_centre(image: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    """The image mapped by a 2 x 2 linear map about its centre, the same size; the corners filled
+    from its edge."""
+    height, width = image.shape[:2]
     middle = np.array([width / 2, height / 2])
-    matrix = np.hstack([stretch, (middle - stretch @ middle)[:, None]])
-    return cv2.warpAffine(crop, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    matrix = np.hstack([linear, (middle - linear @ middle)[:, None]])
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def oblique_views(crop: np.ndarray, margin: float) -> tuple[np.ndarray, bool]:

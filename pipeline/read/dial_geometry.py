@@ -35,6 +35,12 @@ def squeeze_of(jacobian: np.ndarray) -> tuple[float, float]:
     return (1 - ratio) * float(np.cos(2 * axis)), (1 - ratio) * float(np.sin(2 * axis))
 
 
+def squeeze_vector(ratio: float, short_axis: float) -> np.ndarray:
+    """The squeeze vector of a dial shortened to `ratio` across the axis at `short_axis` radians
+    from the crop's x axis towards its y axis: (1 - r)(cos 2φ, sin 2φ)."""
+    return (1 - ratio) * np.array([np.cos(2 * short_axis), np.sin(2 * short_axis)])
+
+
 def squeeze_matrix(squeeze: tuple[float, float] | np.ndarray) -> np.ndarray:
     """The stretch of a squeeze vector, larger axis 1: I - (1 - r) v vᵀ, v the short axis."""
     a, b = float(squeeze[0]), float(squeeze[1])

@@ -252,9 +252,7 @@ class ClockReader:
             if key in REGRESSED_HEADS:
                 combined[key] = np.mean(voters, axis=0)
                 continue
-            log_mean = np.mean([np.log(voter + 1e-6) for voter in voters], axis=0)
-            weights = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
-            combined[key] = weights / weights.sum(axis=1, keepdims=True)
+            combined[key] = dial_decode.geometric_mean(voters)
         return combined
 
     def read(self, crops: list[np.ndarray]) -> list[Reading]:
@@ -269,14 +267,9 @@ class ClockReader:
             # Mildly oblique dials are read as they are too (read/dial_ellipse).
             twice = [index for index, both in enumerate(as_well) if both]
             as_they_are = self.hand_probabilities([crops[index] for index in twice]) if twice else {}
-            readings = []
-            for index, view in enumerate(views):
-                heads = {key: value[index] for key, value in outputs.items()}
-                also = None
-                if as_well[index]:
-                    also = {key: value[twice.index(index)] for key, value in as_they_are.items()}
-                readings.append(hand_reading(heads, HAND_DECODE, view, self.geometry_weight, also=also))
-            return readings
+            also = {index: _row(as_they_are, row) for row, index in enumerate(twice)}
+            return [hand_reading(_row(outputs, index), HAND_DECODE, view, self.geometry_weight, also=also.get(index))
+                    for index, view in enumerate(views)]  # fmt: skip
         batch = to_tensor(crops).to(self.device)
         with torch.no_grad():
             outputs = {key: value.softmax(1).cpu().numpy() for key, value in self.model(batch).items()}
@@ -383,7 +376,7 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
     else:
         posterior = _time_posterior(probabilities, minute, decode)
         if also is not None:
-            posterior = dial_decode.combined_posterior([posterior, _time_posterior(also, also["minute"], decode)])
+            posterior = dial_decode.geometric_mean([posterior, _time_posterior(also, also["minute"], decode)])
         time = dial_decode.decode_posterior(posterior)
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
@@ -398,6 +391,11 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
         kind="analog",
         method="analog_model",
     )
+
+
+def _row(heads: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """One crop's heads from a batch's."""
+    return {key: value[index] for key, value in heads.items()}
 
 
 def _time_posterior(heads: dict[str, np.ndarray], minute: np.ndarray, decode: str) -> np.ndarray:

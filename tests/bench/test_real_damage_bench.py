@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 
 from pipeline.labels import LabelRow, write_labels
+from pipeline.read.dial_ellipse import fit_dial_ellipse
+from pipeline.read.reader import CROP_MARGIN
 from pipeline.synth.clocks import DrawnTime, draw_analog, paste, random_analog_style
-from tests.support import load_bench
+from tests.support import drawn_clock_crop, load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCKS = ((4, 42, 8), (10, 8, 9))  # clear drawn clocks (hour, minute, drawing seed) any working reader reads
@@ -48,10 +50,6 @@ def test_the_bench_reads_a_labelled_set_clean_and_damaged(tmp_path):
 
 
 def test_oblique_foreshortens_the_dial_and_turned_keeps_it_round():
-    from pipeline.read.dial_ellipse import fit_dial_ellipse
-    from pipeline.read.reader import CROP_MARGIN
-    from tests.support import drawn_clock_crop
-
     bench = load_bench("real_damage")
     dial = drawn_clock_crop(4, 42, 8, side=112, margin=7)
     oblique = fit_dial_ellipse(bench.oblique(dial, np.random.default_rng(3)), CROP_MARGIN)

@@ -3,13 +3,20 @@ reading it so."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from django.conf import settings
 
 from pipeline.clock_time import minutes_apart
-from pipeline.read.dial_ellipse import FACE_ON_BELOW, FACE_ON_ONLY_BELOW, face_on, fit_dial_ellipse, oblique_views
+from pipeline.read.dial_ellipse import (
+    FACE_ON_BELOW,
+    FACE_ON_ONLY_BELOW,
+    face_on,
+    fit_dial_ellipse,
+    oblique_views,
+    warp_about_centre,
+)
+from pipeline.read.dial_geometry import squeeze_matrix, squeeze_vector
 from pipeline.read.reader import CROP_MARGIN, ClockReader, hand_reading
 from tests.support import drawn_clock_crop
 
@@ -17,12 +24,7 @@ from tests.support import drawn_clock_crop
 def squeezed(crop: np.ndarray, ratio: float, short_axis_degrees: float) -> np.ndarray:
     """The crop as a dial seen from the side: shortened to `ratio` along the axis at
     `short_axis_degrees` from x towards y (down), about its centre."""
-    axis = np.radians(short_axis_degrees)
-    direction = np.array([np.cos(axis), np.sin(axis)])
-    linear = np.eye(2) - (1 - ratio) * np.outer(direction, direction)
-    middle = np.array([crop.shape[1] / 2, crop.shape[0] / 2])
-    matrix = np.hstack([linear, (middle - linear @ middle)[:, None]])
-    return cv2.warpAffine(crop, matrix, crop.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warp_about_centre(crop, squeeze_matrix(squeeze_vector(ratio, np.radians(short_axis_degrees))))
 
 
 def dial(hour: int = 4, minute: int = 42, seed: int = 8) -> np.ndarray:

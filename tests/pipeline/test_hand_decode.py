@@ -115,17 +115,29 @@ def test_without_a_tilt_head_the_hands_are_read_against_the_dial():
 
 
 def test_combined_posteriors_agree_where_both_readings_allow():
-    from pipeline.read.decode import combined_posterior, decode_posterior
+    from pipeline.read.decode import decode_posterior, geometric_mean
 
     # One reading is torn between 1:50 and 10:10 (the hands swapped); the other between 10:10
     # and 10:20. Multiplied, only 10:10 is likely under both.
     first, second = np.full(720, 1e-4), np.full(720, 1e-4)
     first[[110, 610]] = 0.5
     second[[610, 620]] = 0.5
-    combined = combined_posterior([first / first.sum(), second / second.sum()])
+    combined = geometric_mean([first / first.sum(), second / second.sum()])
     assert combined.sum() == pytest.approx(1)
     time = decode_posterior(combined)
     assert (time.hour, time.minute) == (10, 10) and time.confidence > 0.8
     assert combined[610] > 50 * max(combined[110], combined[620])
     # One posterior alone comes back as it was (up to the floor that keeps zeros finite).
-    assert np.allclose(combined_posterior([first / first.sum()]), first / first.sum(), rtol=0.02)
+    assert np.allclose(geometric_mean([first / first.sum()]), first / first.sum(), rtol=0.02)
+
+
+def test_the_geometric_mean_keeps_rows_apart():
+    from pipeline.read.decode import geometric_mean
+
+    # The reader's views vote row by row (one row per crop): each row is its own mean.
+    rng = np.random.default_rng(4)
+    first, second = rng.random((3, 60)), rng.random((3, 60))
+    rows = geometric_mean([first, second])
+    for index in range(3):
+        assert np.allclose(rows[index], geometric_mean([first[index], second[index]]))
+        assert rows[index].sum() == pytest.approx(1)
