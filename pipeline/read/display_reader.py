@@ -9,7 +9,7 @@ values a clock can show, so that a doubtful digit cannot produce 27:75.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -83,6 +83,9 @@ class DisplayReading:
     confidence: float
     # OCR: whether a colon or point stood between the hour and the minute ("20:08", not "2008").
     separated: bool = True
+    # OCR: whether the hour was written with one digit ("8:47"), which may be a "18:47" whose
+    # thin segment 1 it lost.
+    lone_hour_digit: bool = False
     # The recognizer: its digit probabilities (PLACES x DIGIT_CLASSES), to weigh another reader's time.
     places: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -223,6 +226,28 @@ UNSEPARATED_SUPPORT = 1e-4
 DISPLAY_SEEN = 0.1
 
 
+# PP-OCR loses the thin leading 1 of a segment display: "10:55" came out "0:55" at 0.987 and
+# "18:47" "8:47". Where OCR wrote the hour with one digit and the recognizer, seeing a display at
+# all (DISPLAY_SEEN), gives a 1 in the hour's tens place at least this probability, the 1 is put
+# back. The recognizer's gate matters: on a typed "3:11" it never learned (its own reading 0.06)
+# it gave the tens place a 1 at 0.49. Measured on the three rendered sets (models/README.md):
+# plain displays 178 -> 180 of 184, bench/displays and eval-crops-9002 unchanged.
+LOST_ONE_SUPPORT = 0.4
+
+
+def _with_lost_one(ocr: DisplayReading, recognized: DisplayReading) -> DisplayReading:
+    """OCR's reading with a leading 1 put back where it wrote the hour with one digit, the hour
+    with a 1 before it can be shown, and the recognizer sees a 1 in the hour's tens place."""
+    if not ocr.lone_hour_digit or recognized.places is None or recognized.confidence < DISPLAY_SEEN:
+        return ocr
+    hour = ocr.hour + 10
+    if hour > (12 if ocr.marker != "none" else 23):
+        return ocr
+    if float(recognized.places[0, digit_class("1")]) < LOST_ONE_SUPPORT:
+        return ocr
+    return replace(ocr, hour=hour, lone_hour_digit=False)
+
+
 def choose_display_reading(recognized: DisplayReading, ocr: DisplayReading | None) -> tuple[DisplayReading, str]:
     """The reading to keep, and which reader gave it ("digital" for the recognizer, "ocr")."""
     if ocr is None or ocr.confidence < OCR_SURE:
@@ -238,6 +263,7 @@ def choose_display_reading(recognized: DisplayReading, ocr: DisplayReading | Non
         )
     ):
         return recognized, "digital"
+    ocr = _with_lost_one(ocr, recognized)
     if (ocr.hour - recognized.hour) % 12 == 0 and ocr.minute == recognized.minute:
         # Both readers agree: the surer of the two, with the marker whichever one saw.
         marker = ocr.marker if ocr.marker != "none" else recognized.marker

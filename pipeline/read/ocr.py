@@ -15,9 +15,14 @@ import numpy as np
 from pipeline.read.display_reader import DisplayReading
 
 _TIME_TEXT = re.compile(r"(?<!\d)(?P<hour>[0-2]?\d)\s*[:.\s]?\s*(?P<minute>[0-5]\d)(?!\d)\s*(?P<marker>[AaPp])?")
-# Characters OCR confuses with digits on segment displays.
+# Characters OCR confuses with digits on segment displays. PP-OCR's multilingual alphabet reads a
+# segment 8 as the CJK 日, which it closely resembles ("6:4日" for 6:48, "11:0日" for 11:08).
 _LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2",
-                             "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "b": "6", "G": "6"})  # fmt: skip
+                             "S": "5", "s": "5", "B": "8", "日": "8", "g": "9", "q": "9", "b": "6",
+                             "G": "6"})  # fmt: skip
+# A segment display's minute read with a gap inside it ("1:4 1" for 1:41): the space after a
+# separator and one digit, before another digit, is closed.
+_SPLIT_MINUTE = re.compile(r"(?<=[:.]\d)\s+(?=\d)")
 
 
 # Text on a price tag, not a clock: "$12.50" is no 12:50.
@@ -36,7 +41,7 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
         marker = "pm"
     elif re.search(r"A\.?\s*M", upper):
         marker = "am"
-    cleaned = re.sub(r"[AP]\.?\s*M\.?", " ", upper).translate(_LOOKALIKES)
+    cleaned = _SPLIT_MINUTE.sub("", re.sub(r"[AP]\.?\s*M\.?", " ", upper).translate(_LOOKALIKES))
     for match in _TIME_TEXT.finditer(cleaned):
         hour, minute = int(match["hour"]), int(match["minute"])
         separated = re.search(r"[:.]", cleaned[match.start("hour") : match.start("minute")])
@@ -47,7 +52,7 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
             if marker != "none" and not 1 <= hour <= 12:
                 continue
             return DisplayReading(hour=hour, minute=minute, marker=marker, confidence=float(score),
-                                  separated=bool(separated))  # fmt: skip
+                                  separated=bool(separated), lone_hour_digit=len(match["hour"]) == 1)  # fmt: skip
     return None
 
 

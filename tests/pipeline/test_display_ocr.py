@@ -44,6 +44,9 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
         ("21 05", (21, 5, "none")),
         ("MON 12:50", (12, 50, "none")),
         ("1250 PM", (12, 50, "pm")),
+        ("6:4日“", (6, 48, "none")),  # a segment 8 read as the CJK 日 it looks like
+        ("10:1日 43", (10, 18, "none")),
+        ("1:4 1-", (1, 41, "none")),  # a gap inside the minute's segments
     ],
 )
 def test_display_text_is_parsed_as_a_time(text, expected):
@@ -165,6 +168,32 @@ def test_bare_digits_are_a_time_only_where_the_recognizer_sees_that_display():
     assert choose_display_reading(unsure_of_it, bare) == (bare, "ocr")
     typed = parse_time_text("20:08", 0.86)
     assert choose_display_reading(no_display, typed) == (typed, "ocr"), "a typed time the recognizer cannot read"
+
+
+def test_a_lone_hour_digit_is_noted():
+    assert parse_time_text("8:47", 0.9).lone_hour_digit
+    assert not parse_time_text("18:47", 0.9).lone_hour_digit
+    assert not parse_time_text("08:47", 0.9).lone_hour_digit
+
+
+def test_a_thin_leading_one_ocr_lost_is_put_back_where_the_recognizer_sees_it():
+    """PP-OCR read a segment "10:55" as "0:55" at 0.987 and "18:47" as "8:47"; the recognizer,
+    unsure of the whole, put a 1 in the hour's tens place."""
+    lost = parse_time_text("0:55", 0.987)
+    sees_a_one = _recognized({0: {"1": 0.8, " ": 0.2}, 1: {"8": 0.6}, 2: {"5": 0.9}, 3: {"5": 0.9}})
+    assert DISPLAY_SEEN <= sees_a_one.confidence < RECOGNIZER_SURE
+    chosen, method = choose_display_reading(sees_a_one, lost)
+    assert (chosen.hour, chosen.minute, method) == (10, 55, "ocr")
+    # A blank tens place, or a recognizer that sees no display of its kind, leaves OCR's hour.
+    sees_a_blank = _recognized({0: {" ": 0.8, "1": 0.2}, 1: {"8": 0.6}, 2: {"5": 0.9}, 3: {"5": 0.9}})
+    assert choose_display_reading(sees_a_blank, lost)[0].hour == 0
+    typed = parse_time_text("3:11", 0.96)
+    sees_nothing = _recognized({0: {"1": 0.5, " ": 0.4}})
+    assert sees_nothing.confidence < DISPLAY_SEEN
+    assert choose_display_reading(sees_nothing, typed)[0].hour == 3
+    # Two digits written, or a 1 that would make no hour (9 PM is no 19 PM), stay as OCR read them.
+    assert choose_display_reading(sees_a_one, parse_time_text("08:47", 0.9))[0].hour == 8
+    assert choose_display_reading(sees_a_one, parse_time_text("9:47 PM", 0.9))[0].hour == 9
 
 
 def test_the_recognizer_weighs_a_time_written_either_way():

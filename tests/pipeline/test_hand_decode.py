@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.read import decode
 from pipeline.read.decode import cyclic_soft_label, decode_joint, decode_plain, time_posterior
 
 
@@ -141,3 +142,13 @@ def test_the_geometric_mean_keeps_rows_apart():
     for index in range(3):
         assert np.allclose(rows[index], geometric_mean([first[index], second[index]]))
         assert rows[index].sum() == pytest.approx(1)
+
+
+def test_the_minute_hand_is_looked_for_where_the_convention_puts_it(monkeypatch):
+    """A hand three quarters of the way from 30 to 31 is read 10:31 at the mark (the nearest mark),
+    10:30 where the hand is looked for half a minute past it (the mark passed)."""
+    minute, hour_hand = _peak(60, 30.75, sigma=0.3), _peak(120, _hour_hand_at(10, 30.75), sigma=0.3)
+    assert decode.MINUTE_HAND_PAST_MARK == 0.0, "the real split's convention is the default"
+    assert (decode_joint(minute, hour_hand).hour, decode_joint(minute, hour_hand).minute) == (10, 31)
+    monkeypatch.setattr(decode, "MINUTE_HAND_PAST_MARK", 0.5)
+    assert (decode_joint(minute, hour_hand).hour, decode_joint(minute, hour_hand).minute) == (10, 30)
