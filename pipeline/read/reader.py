@@ -26,7 +26,7 @@ import numpy as np
 
 from pipeline.geometry import Box
 from pipeline.read import decode as dial_decode
-from pipeline.read.dial_ellipse import oblique_views
+from pipeline.read.dial_ellipse import oblique_views, warp_about_centre
 from pipeline.read.dial_geometry import turned_squeeze
 from pipeline.read.display_reader import (
     DisplayReader,
@@ -318,9 +318,7 @@ def mirror(crop: np.ndarray) -> np.ndarray:
 
 def turn(crop: np.ndarray, degrees: float) -> np.ndarray:
     """The crop turned counter-clockwise about its centre; the corners filled from its edge."""
-    height, width = crop.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(crop, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warp_about_centre(crop, cv2.getRotationMatrix2D((0.0, 0.0), degrees, 1.0)[:, :2])
 
 
 def turn_back(distributions: np.ndarray, degrees: float) -> np.ndarray:
