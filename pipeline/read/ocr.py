@@ -36,7 +36,9 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
     if _NOT_A_CLOCK.search(text):
         return None
     marker = "none"
-    upper = text.upper()
+    # Look-alikes are translated before upper-casing: "l" is a 1 and "b" a 6, while upper-cased
+    # they would be an unknown "L" and an 8.
+    upper = text.translate(_LOOKALIKES).upper()
     if re.search(r"P\.?\s*M", upper):
         marker = "pm"
     elif re.search(r"A\.?\s*M", upper):

@@ -47,6 +47,8 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
         ("6:4日“", (6, 48, "none")),  # a segment 8 read as the CJK 日 it looks like
         ("10:1日 43", (10, 18, "none")),
         ("1:4 1-", (1, 41, "none")),  # a gap inside the minute's segments
+        ("l2:45", (12, 45, "none")),  # a lower-case l is a 1, not an unknown L once upper-cased
+        ("1b:4g", (16, 49, "none")),  # lower-case b and g are a 6 and a 9, not an 8 and a 6
     ],
 )
 def test_display_text_is_parsed_as_a_time(text, expected):
