@@ -49,7 +49,7 @@ from pipeline.read.hand_net import (
     HandReaderNet,
     to_tensor,
 )
-from pipeline.read.reader import CROP_MARGIN, ClockReader, crop_clock, hand_reading
+from pipeline.read.reader import CROP_MARGIN, HAND_DECODE, ClockReader, crop_clock, hand_reading
 from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, ReviewedFrames, real_clocks
 
@@ -509,11 +509,12 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
 
 def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
     """Scores a model on an eval_reader directory (labels.csv), read as the reader reads (upright,
-    turned and mirrored views) and decoded each way: `top1` is the decode the reader uses (joint, the
-    minute sharpened by the hand profile as far as that kind of network's reader sharpens it),
-    `top1_joint_model_only` the joint decode of the network alone, `top1_plain` the plain 12 + 60
-    argmax, `top1_hands` the two hands without the hour head; `p_true` is the mean probability
-    the joint decode of the network alone gives the true time within a minute. Top1 on 134 photos
+    turned and mirrored views) and decoded each way: `top1` is the decode the reader uses
+    (HAND_DECODE, the minute sharpened by the hand profile as far as that kind of network's reader
+    sharpens it), `top1_joint_model_only` the joint decode with the hour head of the network
+    alone, `top1_plain` the plain 12 + 60 argmax, `top1_hands` the two hands without the hour
+    head; `p_true` is the mean probability the reader's decode of the network alone gives the
+    true time within a minute. Top1 on 134 photos
     moves by 0.0075 a photo; p_true moves smoothly, so it ranks runs that top1 cannot tell apart
     (models/README.md)."""
     from pipeline.clock_time import minutes_apart
@@ -532,8 +533,9 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
         # Each row's heads, as hand_reading takes them.
         heads = [{name: value[index] for name, value in outputs.items()} for index in range(len(rows))]
         scores: dict[str, float] = {"n": len(rows)}
-        variants = (("joint", True, "top1"), ("joint", False, "top1_joint_model_only"), ("plain", False, "top1_plain"),
-                    ("hands", False, "top1_hands"))  # fmt: skip
+        # "top1" is read as the reader reads (HAND_DECODE); the others are there to compare.
+        variants = ((HAND_DECODE, True, "top1"), ("joint", False, "top1_joint_model_only"),
+                    ("plain", False, "top1_plain"), ("hands", False, "top1_hands"))  # fmt: skip
         for decode, with_geometry, key in variants:
             right = 0
             for row, probabilities, crop in zip(rows, heads, crops, strict=True):
@@ -542,7 +544,8 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
             scores[key] = round(right / max(1, len(rows)), 4)
         true_mass = []
         for row, probabilities in zip(rows, heads, strict=True):
-            posterior = time_posterior(probabilities["minute"], probabilities["hour_hand"], probabilities["hour"],
+            hour = probabilities["hour"] if HAND_DECODE == "joint" else None
+            posterior = time_posterior(probabilities["minute"], probabilities["hour_hand"], hour,
                                        probabilities.get("up"), probabilities.get("squeeze"))  # fmt: skip
             true_mass.append(within_a_minute(posterior, (row.hour % 12) * 60 + row.minute))
         scores["p_true"] = round(float(np.mean(true_mass)) if true_mass else 0.0, 4)

@@ -152,3 +152,22 @@ def test_the_minute_hand_is_looked_for_where_the_convention_puts_it(monkeypatch)
     assert (decode_joint(minute, hour_hand).hour, decode_joint(minute, hour_hand).minute) == (10, 31)
     monkeypatch.setattr(decode, "MINUTE_HAND_PAST_MARK", 0.5)
     assert (decode_joint(minute, hour_hand).hour, decode_joint(minute, hour_hand).minute) == (10, 30)
+
+
+def test_the_reader_reads_the_hands_without_the_plain_hour_heads_vote():
+    # The hands say 6:51 (the hour hand near 7) while the 12-way hour head is sure of 3: the joint
+    # decode with the hour head reads 3-something, the reader's own decode reads the hands.
+    from pipeline.read.hand_net import KINDS
+    from pipeline.read.reader import hand_reading
+
+    hour_head = np.full(12, 1e-4)
+    hour_head[3] = 1.0
+    heads = {
+        "kind": np.array([1.0 if kind == "analog" else 0.0 for kind in KINDS]),
+        "minute": _peak(60, 51, sigma=1.5),
+        "hour_hand": _peak(120, _hour_hand_at(6, 51), sigma=3.0, floor=1e-2),
+        "hour": hour_head / hour_head.sum(),
+    }
+    assert hand_reading(heads, "joint").hour == 3, "the hour head outvotes these hands when it has a vote"
+    reading = hand_reading(heads)
+    assert (reading.hour, reading.minute) == (6, 51)
