@@ -64,6 +64,11 @@ def parse_minute_of_day(text: str) -> int:
     return hour * 60 + minute
 
 
+def hour_can_be_shown(hour: int, marked: bool) -> bool:
+    """Whether a clock can write this hour: 1-12 beside an AM/PM marker, 0-23 without one."""
+    return 1 <= hour <= 12 if marked else 0 <= hour <= 23
+
+
 def parse_clock_entry(text: str) -> tuple[ClockTime, bool]:
     """What a curator typed for a clock: "10:42", "10:42 pm", "1042" or "22:42". Returns the time
     and whether the entry said AM/PM itself (a 24-hour hour or a marker); "10:42" alone leaves
@@ -73,7 +78,7 @@ def parse_clock_entry(text: str) -> tuple[ClockTime, bool]:
         raise ValueError(f"{text.strip()!r} is not a clock time; type it as the clock shows it, e.g. 10:42 or 10:42 pm")
     hour, minute = int(match["hour"]), int(match["minute"])
     marker = (match["meridiem"] or "").lower()[:1]
-    if minute > 59 or hour > 23 or (marker and not 1 <= hour <= 12):
+    if minute > 59 or not hour_can_be_shown(hour, bool(marker)):
         raise ValueError(f"{text.strip()!r} is not a time of day")
     if marker:
         return ClockTime(hour, minute, Meridiem.AM if marker == "a" else Meridiem.PM), True

@@ -44,7 +44,8 @@ def at_positions(distribution: np.ndarray, positions: np.ndarray) -> np.ndarray:
 # the mark passed (10:30 at 10:30:50, the seconds moving the hands). The real split's labels are
 # the first kind and the plain renderer's the second; top1 allows a minute either way. Measured
 # with run 31 (models/README.md), real split / plain renderer: 0 -> 0.851 / 0.927; 0.25 -> 0.828
-# / 0.945; 0.5 -> 0.799 / 0.953. Real photographs come first.
+# / 0.945; 0.5 -> 0.799 / 0.953 (with the hour head's vote); under the reader's decode of both
+# hands alone, 0 -> 0.866 and 0.25 -> 0.836 on the real split. Real photographs come first.
 MINUTE_HAND_PAST_MARK = 0.0
 
 # Tilts less likely than this share of the likeliest are not scored (they change nothing).

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipeline.clock_time import hour_can_be_shown
 from pipeline.geometry import Box
 
 DISPLAY_SIZE = (128, 40)  # width, height of the crop
@@ -241,7 +242,7 @@ def _with_lost_one(ocr: DisplayReading, recognized: DisplayReading) -> DisplayRe
     if not ocr.lone_hour_digit or recognized.places is None or recognized.confidence < DISPLAY_SEEN:
         return ocr
     hour = ocr.hour + 10
-    if hour > (12 if ocr.marker != "none" else 23):
+    if not hour_can_be_shown(hour, ocr.marker != "none"):
         return ocr
     if float(recognized.places[0, digit_class("1")]) < LOST_ONE_SUPPORT:
         return ocr

@@ -12,6 +12,7 @@ from functools import cache
 
 import numpy as np
 
+from pipeline.clock_time import hour_can_be_shown
 from pipeline.read.display_reader import DisplayReading
 
 _TIME_TEXT = re.compile(r"(?<!\d)(?P<hour>[0-2]?\d)\s*[:.\s]?\s*(?P<minute>[0-5]\d)(?!\d)\s*(?P<marker>[AaPp])?")
@@ -36,23 +37,21 @@ def parse_time_text(text: str, score: float) -> DisplayReading | None:
     if _NOT_A_CLOCK.search(text):
         return None
     marker = "none"
-    # Look-alikes are translated before upper-casing: "l" is a 1 and "b" a 6, while upper-cased
-    # they would be an unknown "L" and an 8.
-    upper = text.translate(_LOOKALIKES).upper()
+    # Look-alikes are translated before upper-casing ("l" is a 1 and "b" a 6, where upper-cased
+    # they would be an unknown "L" and an 8) and after it (a "d" is a "D", a 0).
+    upper = text.translate(_LOOKALIKES).upper().translate(_LOOKALIKES)
     if re.search(r"P\.?\s*M", upper):
         marker = "pm"
     elif re.search(r"A\.?\s*M", upper):
         marker = "am"
-    cleaned = _SPLIT_MINUTE.sub("", re.sub(r"[AP]\.?\s*M\.?", " ", upper).translate(_LOOKALIKES))
+    cleaned = _SPLIT_MINUTE.sub("", re.sub(r"[AP]\.?\s*M\.?", " ", upper))
     for match in _TIME_TEXT.finditer(cleaned):
         hour, minute = int(match["hour"]), int(match["minute"])
         separated = re.search(r"[:.]", cleaned[match.start("hour") : match.start("minute")])
         rest = cleaned[: match.start()] + cleaned[match.end() :]
         if not separated and re.search(r"[0-9A-Z]", rest):
             continue
-        if hour <= 23:
-            if marker != "none" and not 1 <= hour <= 12:
-                continue
+        if hour_can_be_shown(hour, marker != "none"):
             return DisplayReading(hour=hour, minute=minute, marker=marker, confidence=float(score),
                                   separated=bool(separated), lone_hour_digit=len(match["hour"]) == 1)  # fmt: skip
     return None

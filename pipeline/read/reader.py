@@ -377,9 +377,9 @@ def hand_reading(probabilities: dict[str, np.ndarray], decode: str = HAND_DECODE
     if decode == "plain":
         time = dial_decode.decode_plain(minute, probabilities["hour"])
     else:
-        posterior = _time_posterior(probabilities, minute, decode)
+        posterior = hand_time_posterior(probabilities, minute, decode)
         if also is not None:
-            posterior = dial_decode.geometric_mean([posterior, _time_posterior(also, also["minute"], decode)])
+            posterior = dial_decode.geometric_mean([posterior, hand_time_posterior(also, also["minute"], decode)])
         time = dial_decode.decode_posterior(posterior)
     kind = HAND_KINDS[int(kind_probability.argmax())]
     if kind == "digital":
@@ -401,7 +401,8 @@ def _row(heads: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
     return {key: value[index] for key, value in heads.items()}
 
 
-def _time_posterior(heads: dict[str, np.ndarray], minute: np.ndarray, decode: str) -> np.ndarray:
+def hand_time_posterior(heads: dict[str, np.ndarray], minute: np.ndarray, decode: str = HAND_DECODE) -> np.ndarray:
+    """The 720 dial times' posterior from one crop's heads, as `decode` ("joint" or "hands") reads them."""
     hour = heads["hour"] if decode == "joint" else None
     return dial_decode.time_posterior(minute, heads["hour_hand"], hour, heads.get("up"), heads.get("squeeze"))
 

@@ -38,7 +38,7 @@ from torch import nn
 
 from pipeline.geometry import Box, best_device
 from pipeline.images import read_rgb
-from pipeline.read.decode import cyclic_soft_label, time_posterior, within_a_minute
+from pipeline.read.decode import cyclic_soft_label, within_a_minute
 from pipeline.read.dial_geometry import local_map, seen_degrees, squeeze_of
 from pipeline.read.hand_net import (
     HOUR_HAND_BINS,
@@ -49,7 +49,7 @@ from pipeline.read.hand_net import (
     HandReaderNet,
     to_tensor,
 )
-from pipeline.read.reader import CROP_MARGIN, HAND_DECODE, ClockReader, crop_clock, hand_reading
+from pipeline.read.reader import CROP_MARGIN, HAND_DECODE, ClockReader, crop_clock, hand_reading, hand_time_posterior
 from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
 from pipeline.synth.real_clocks import RealClock, ReviewedFrames, real_clocks
 
@@ -544,9 +544,7 @@ def real_evaluator(directory: Path) -> Callable[[nn.Module], dict[str, float]]:
             scores[key] = round(right / max(1, len(rows)), 4)
         true_mass = []
         for row, probabilities in zip(rows, heads, strict=True):
-            hour = probabilities["hour"] if HAND_DECODE == "joint" else None
-            posterior = time_posterior(probabilities["minute"], probabilities["hour_hand"], hour,
-                                       probabilities.get("up"), probabilities.get("squeeze"))  # fmt: skip
+            posterior = hand_time_posterior(probabilities, probabilities["minute"])
             true_mass.append(within_a_minute(posterior, (row.hour % 12) * 60 + row.minute))
         scores["p_true"] = round(float(np.mean(true_mass)) if true_mass else 0.0, 4)
         return scores
