@@ -8,7 +8,12 @@ What it predicts, from one square crop around a clock:
 - `hour`: the hour, 12 classes: the plain formulation, kept to measure the hands one against;
 - `up` (networks that read the tilt): where the dial's 12 points, 120 bins of 3 degrees;
 - `squeeze` (networks that read the squeeze): how an oblique dial is squeezed, the vector of
-  read/dial_geometry, regressed (2 numbers, not a distribution).
+  read/dial_geometry, regressed (2 numbers, not a distribution);
+- `second_hand` (networks that read the seconds): where the second hand points, 60 bins, and a
+  61st for "no second hand". A clock's own time is the minute its hand has passed (10:30 at
+  10:30:50, the seconds carrying the minute hand most of the way to 31); the second hand says how
+  far past, so the decode reads that minute rather than the nearest mark, and does not take a
+  second hand for the minute hand.
 
 A network that reads the tilt reads every direction against the crop's own up (0 = straight up,
 clockwise): where each hand points and where the dial's 12 is. A hand is a line, found where it
@@ -35,6 +40,7 @@ KINDS = ("analog", "digital", "none")
 HOUR_HAND_BINS = 120
 MINUTE_BINS = 60
 UP_BINS = 120
+SECOND_BINS = 60
 _MAP_CHANNELS = 32
 _MAP_SIDE = 4  # about INPUT_SIZE / 32
 
@@ -45,21 +51,28 @@ ARCHITECTURE = "efficientnet-lite0-hands"
 TILT_ARCHITECTURE = "efficientnet-lite0-hands-tilt"
 # ... and also how an oblique dial is squeezed.
 SQUEEZE_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze"
-ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE)
+# ... or the tilt and the second hand; or all three.
+SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-seconds"
+SQUEEZE_SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze-seconds"
+ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE, SECONDS_ARCHITECTURE,
+                 SQUEEZE_SECONDS_ARCHITECTURE)
 # The networks that read every direction against the crop's up.
-TILT_ARCHITECTURES = (TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE)
+TILT_ARCHITECTURES = (TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE, SECONDS_ARCHITECTURE, SQUEEZE_SECONDS_ARCHITECTURE)
+# The heads a network may lack (an older checkpoint's), which `--new-heads` adds.
+OPTIONAL_HEADS = ("up", "squeeze", "second_hand")
 # Heads whose outputs are numbers, not logits of a distribution.
 REGRESSED_HEADS = ("squeeze",)
 
 
 class HandReaderNet(nn.Module):
     def __init__(self, width: int = 0, *, pretrained: bool = True, reads_tilt: bool = True,
-                 reads_squeeze: bool = True) -> None:  # fmt: skip
+                 reads_squeeze: bool = True, reads_seconds: bool = True) -> None:  # fmt: skip
         # `width` is unused: it keeps the signature checkpoints.load_checkpoint calls with.
         super().__init__()
         reads_squeeze = reads_squeeze and reads_tilt
+        reads_seconds = reads_seconds and reads_tilt
         self.width = width
-        self.architecture = SQUEEZE_ARCHITECTURE if reads_squeeze else TILT_ARCHITECTURE if reads_tilt else ARCHITECTURE
+        self.architecture = ARCHITECTURE + "-tilt" * reads_tilt + "-squeeze" * reads_squeeze + "-seconds" * reads_seconds
         self.backbone = Backbone(pretrained=pretrained)
         self.where = nn.Sequential(nn.Conv2d(FEATURES, _MAP_CHANNELS, 1), nn.ReLU(inplace=True), nn.Flatten())
         features = FEATURES + _MAP_CHANNELS * _MAP_SIDE * _MAP_SIDE
@@ -70,12 +83,21 @@ class HandReaderNet(nn.Module):
         self.hour_hand = nn.Linear(512, HOUR_HAND_BINS)
         self.up = nn.Linear(512, UP_BINS) if reads_tilt else None
         self.squeeze = nn.Linear(512, 2) if reads_squeeze else None
+        self.second_hand = nn.Linear(512, SECOND_BINS + 1) if reads_seconds else None
 
     @classmethod
     def of(cls, architecture: str, *, pretrained: bool = False) -> HandReaderNet:
         """The network a checkpoint of `architecture` holds."""
-        return cls(pretrained=pretrained, reads_tilt=architecture in TILT_ARCHITECTURES,
-                   reads_squeeze=architecture == SQUEEZE_ARCHITECTURE)  # fmt: skip
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"no hand reader is called {architecture!r}")
+        return cls(pretrained=pretrained, reads_tilt="-tilt" in architecture,
+                   reads_squeeze="-squeeze" in architecture, reads_seconds="-seconds" in architecture)  # fmt: skip
+
+    @classmethod
+    def with_heads(cls, heads: set[str], *, pretrained: bool = True) -> HandReaderNet:
+        """The network with these of the OPTIONAL_HEADS (and all the others)."""
+        return cls(pretrained=pretrained, reads_tilt="up" in heads, reads_squeeze="squeeze" in heads,
+                   reads_seconds="second_hand" in heads)  # fmt: skip
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: N x 3 x INPUT_SIZE x INPUT_SIZE, RGB in [0, 1]. Logits per head."""
@@ -93,4 +115,6 @@ class HandReaderNet(nn.Module):
             heads["up"] = self.up(features)
         if self.squeeze is not None:
             heads["squeeze"] = self.squeeze(features)
+        if self.second_hand is not None:
+            heads["second_hand"] = self.second_hand(features)
         return heads

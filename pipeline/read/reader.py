@@ -300,6 +300,8 @@ def _turned_back(head: str, values: np.ndarray, degrees: float) -> np.ndarray:
     """A head's outputs for a crop turned `degrees`, as they would be for the crop itself."""
     if head in _HAND_HEADS:
         return turn_back(values, degrees)
+    if head == "second_hand":  # its directions turn; its last bin, "no second hand", stays
+        return np.concatenate([turn_back(values[:, :-1], degrees), values[:, -1:]], axis=1)
     if head == "squeeze":
         return turned_squeeze(values, degrees)
     return values
@@ -311,6 +313,8 @@ def _mirrored_back(head: str, values: np.ndarray) -> np.ndarray:
     φ from the x axis is π - φ (its vector, at 2φ, keeps its cosine and negates its sine)."""
     if head in _HAND_HEADS:
         return np.roll(values[:, ::-1], 1, axis=1)
+    if head == "second_hand":
+        return np.concatenate([np.roll(values[:, -2::-1], 1, axis=1), values[:, -1:]], axis=1)
     if head == "squeeze":
         return values * np.array([1.0, -1.0])
     return values
@@ -404,7 +408,8 @@ def _row(heads: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
 def hand_time_posterior(heads: dict[str, np.ndarray], minute: np.ndarray, decode: str = HAND_DECODE) -> np.ndarray:
     """The 720 dial times' posterior from one crop's heads, as `decode` ("joint" or "hands") reads them."""
     hour = heads["hour"] if decode == "joint" else None
-    return dial_decode.time_posterior(minute, heads["hour_hand"], hour, heads.get("up"), heads.get("squeeze"))
+    return dial_decode.time_posterior(minute, heads["hour_hand"], hour, heads.get("up"), heads.get("squeeze"),
+                                      heads.get("second_hand"))  # fmt: skip
 
 
 def _decode(probabilities: dict[str, np.ndarray]) -> Reading:

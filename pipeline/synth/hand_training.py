@@ -45,13 +45,24 @@ from pipeline.read.hand_net import (
     INPUT_SIZE,
     KINDS,
     MINUTE_BINS,
+    OPTIONAL_HEADS,
+    SECOND_BINS,
     UP_BINS,
     HandReaderNet,
     to_tensor,
 )
 from pipeline.read.reader import CROP_MARGIN, HAND_DECODE, ClockReader, crop_clock, hand_reading, hand_time_posterior
-from pipeline.synth.clocks import damage, paste, perspective_warp, random_clock, reader_sample
-from pipeline.synth.real_clocks import RealClock, ReviewedFrames, real_clocks
+from pipeline.synth.clocks import (
+    DrawnTime,
+    damage,
+    draw_analog,
+    paste,
+    perspective_warp,
+    random_analog_style,
+    random_time,
+    reader_sample,
+)
+from pipeline.synth.real_clocks import RealClock, ReviewedFrames, hand_angle, real_clocks
 
 # Real sets whose dials face the camera: ermu03's crops are rectified, cv2024's faces scanned.
 # shlezman's photographs show some dials from the side, by how much no label says.
@@ -90,6 +101,18 @@ _TILT_SPREAD, _TILT_LIMIT = 12.0, 40.0
 SMALL_CLOCK_SHARE = 0.15
 SMALL_CLOCK_SIDES = (20, 48)
 DAMAGE_AMOUNTS = (0.2, 0.9)
+# The second hand (hand_net `second_hand`). Its label is known on rendered dials, on repainted ones
+# where a second hand is drawn, and on the real sets whose annotations include every second hand
+# (shlezman's hour, minute and second polygons): there no third polygon means none. Elsewhere
+# (ermu03 annotates two pointers; the drawn dials and the aircraft clock say nothing) it is masked.
+SECOND_HAND_SOURCES = ("shlezman",)
+# The share of repainted dials given a second hand, and of drawn second hands that stand at 12: a
+# clock drawn at a whole minute shows its second hand there, over the minute hand's mark, and the
+# reader must not take it for the minute hand.
+REPAINTED_SECOND_HAND_SHARE = 0.4
+SECOND_AT_TWELVE_SHARE = 0.12
+_SECOND_HAND_SIGMA = 0.8
+SECOND_HAND_LOSS_WEIGHT = 1.0
 
 
 def _is_validation_background(path: Path) -> bool:
@@ -111,6 +134,12 @@ class _Base:
     # Whether the dial faces the camera in its picture (rectified crops, scanned faces): only then
     # is a crop's squeeze the one its re-cropping gave it.
     frontal: bool = True
+    # Where its second hand points (degrees clockwise from 12), and whether that is known (see
+    # SECOND_HAND_SOURCES): known and None is a dial without one.
+    second_hand: float | None = None
+    second_hand_known: bool = False
+    # The seconds the hands stand past their marks (repainted dials drawn with a second hand).
+    seconds: float = 0.0
 
 
 def _region(image: np.ndarray, clock: RealClock) -> tuple[_Base, float, tuple[float, float]]:
@@ -131,7 +160,10 @@ def _region(image: np.ndarray, clock: RealClock) -> tuple[_Base, float, tuple[fl
         region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     side = region.shape[0]
     origin = (cx - reach - reach, cy - reach - reach)  # image pixels at the region's corner
-    base = _Base(region, (side / 2, side / 2), half * scale, clock.hour, clock.minute, clock.source in FRONTAL_SOURCES)
+    known = clock.source in SECOND_HAND_SOURCES
+    second = hand_angle(clock.pivot, clock.hands[2])[0] if known and clock.pivot and len(clock.hands) > 2 else None
+    base = _Base(region, (side / 2, side / 2), half * scale, clock.hour, clock.minute, clock.source in FRONTAL_SOURCES,
+                 second, known)  # fmt: skip
     return base, scale, origin
 
 
@@ -177,8 +209,9 @@ def _dial(clock: RealClock) -> _Dial | None:
         area = abs(cv2.contourArea(polygon.astype(np.float32)))
         lengths.append(length)
         widths.append(max(1.0, area / max(length, 1.0)))
-    return _Dial(_Base(painted, base.centre, base.half, base.hour, base.minute, base.frontal), pivot, tuple(lengths),
-                 tuple(widths), colour)  # fmt: skip
+    # Every annotated hand is painted out, a second hand too: where all are annotated, none is left.
+    return _Dial(_Base(painted, base.centre, base.half, base.hour, base.minute, base.frontal, None,
+                       base.second_hand_known), pivot, tuple(lengths), tuple(widths), colour)  # fmt: skip
 
 
 def _hand(pivot: tuple[float, float], degrees: float, length: float, width: float, tail: float) -> np.ndarray:
@@ -192,21 +225,37 @@ def _hand(pivot: tuple[float, float], degrees: float, length: float, width: floa
                      start - across * half])  # fmt: skip
 
 
+def _drawn_seconds(rng: np.random.Generator) -> int:
+    return 0 if rng.random() < SECOND_AT_TWELVE_SHARE else int(rng.integers(60))
+
+
 def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
-    """The dial with hands drawn at a random time, as the annotated ones were (length, width, colour)."""
+    """The dial with hands drawn at a random time, as the annotated ones were (length, width, colour),
+    and sometimes a thin second hand, the other two moved on by its seconds."""
     hour, minute = int(rng.integers(12)), int(rng.integers(60))
+    with_second = rng.random() < REPAINTED_SECOND_HAND_SHARE
+    seconds = _drawn_seconds(rng) if with_second else 0
     image = dial.base.image.copy()
     colour = tuple(int(np.clip(value + rng.normal(0, 12), 0, 255)) for value in dial.colour)
-    hour_degrees = hour * 30 + minute * 0.5
+    past = minute + seconds / 60
     tail = float(rng.uniform(0.0, 0.2))
-    for degrees, length, width in ((hour_degrees, dial.lengths[0], dial.widths[0]),
-                                   (minute * 6.0, dial.lengths[1], dial.widths[1])):  # fmt: skip
+    for degrees, length, width in ((hour * 30 + past * 0.5, dial.lengths[0], dial.widths[0]),
+                                   (past * 6.0, dial.lengths[1], dial.widths[1])):  # fmt: skip
         polygon = _hand(dial.pivot, degrees, length * rng.uniform(0.92, 1.05), width * rng.uniform(0.8, 1.2), tail)
         cv2.fillPoly(image, [np.round(polygon * 16).astype(np.int32)], colour, lineType=cv2.LINE_AA, shift=4)
+    if with_second:
+        red = (int(rng.integers(170, 256)), int(rng.integers(0, 60)), int(rng.integers(0, 60)))
+        second_colour = red if rng.random() < 0.5 else colour
+        length = dial.lengths[1] * rng.uniform(0.95, 1.12)
+        polygon = _hand(dial.pivot, seconds * 6.0, length, max(1.0, dial.widths[1] * rng.uniform(0.15, 0.35)),
+                        float(rng.uniform(0.1, 0.3)))  # fmt: skip
+        cv2.fillPoly(image, [np.round(polygon * 16).astype(np.int32)], second_colour, lineType=cv2.LINE_AA, shift=4)
     if rng.random() < 0.5:
         radius = max(1, round(max(dial.widths) * rng.uniform(0.5, 1.0)))
         cv2.circle(image, (round(dial.pivot[0]), round(dial.pivot[1])), radius, colour, -1, cv2.LINE_AA)
-    return _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal), hour, minute
+    base = _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal,
+                 seconds * 6.0 if with_second else None, with_second or dial.base.second_hand_known, seconds)  # fmt: skip
+    return base, hour, minute
 
 
 def seen_directions(matrix: np.ndarray, centre: tuple[float, float], hour: float, minute: float) -> tuple[float, ...]:
@@ -274,12 +323,18 @@ def _background_patch(backgrounds: list[np.ndarray], rng: np.random.Generator, s
 def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> Sample:
     """A rendered analog clock set into a real photograph and cropped around."""
     native = int(rng.choice([48, 64, 96, 128, 160]))
-    clock = random_clock(rng, native, digital_share=0.0)
+    drawn = random_time(rng)
+    drawn = DrawnTime(drawn.hour, drawn.minute, _drawn_seconds(rng))
+    style = random_analog_style(rng)
+    clock = draw_analog(drawn, style, native, rng)
     sprite, warp = perspective_warp(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
     # The hands are drawn where the seconds put them too.
     minute = clock.time.minute + clock.time.second / 60
     centre = (clock.image.shape[1] / 2, clock.image.shape[0] / 2)
     directions = seen_directions(warp, centre, clock.time.hour, minute)
+    second_hand = None
+    if style.second_hand != "none":
+        second_hand = float(seen_degrees(local_map(warp, centre), np.array([clock.time.second * 6.0]))[0])
     # Pasting and resizing only move and scale the sprite: the dial's squeeze is the warp's.
     squeeze = squeeze_of(local_map(warp, centre))
     h, w = sprite.shape[:2]
@@ -290,7 +345,7 @@ def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -
           (side - h) // 2 + int(rng.integers(-jitter, jitter + 1)))  # fmt: skip
     crop = cv2.resize(canvas, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
     return Sample(_photometric(crop, rng), KINDS.index("analog"), clock.time.hour % 12, clock.time.minute, directions,
-                  squeeze)  # fmt: skip
+                  squeeze, second_hand, True)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -304,14 +359,21 @@ class Sample:
     directions: tuple[float, ...] = (0.0, 0.0, 0.0)
     # How the dial is squeezed in the crop (read/dial_geometry); None where that is not known.
     squeeze: tuple[float, float] | None = None
+    # Where the second hand points in the crop, and whether that is known (known and None: none).
+    second_hand: float | None = None
+    second_hand_known: bool = False
 
 
 def _dial_sample(base: _Base, hour: int, minute: int, rng: np.random.Generator) -> Sample:
     """A real (or repainted) dial, upright in its photograph, re-cropped: its labels moved with it."""
     crop, matrix = _recrop(base, rng)
-    directions = seen_directions(matrix, base.centre, hour, minute)
+    directions = seen_directions(matrix, base.centre, hour, minute + base.seconds / 60)
     squeeze = squeeze_of(local_map(matrix, base.centre)) if base.frontal else None
-    return Sample(_photometric(crop, rng), KINDS.index("analog"), hour, minute, directions, squeeze)
+    second_hand = None
+    if base.second_hand is not None:
+        second_hand = float(seen_degrees(local_map(matrix, base.centre), np.array([base.second_hand]))[0])
+    return Sample(_photometric(crop, rng), KINDS.index("analog"), hour, minute, directions, squeeze, second_hand,
+                  base.second_hand_known)  # fmt: skip
 
 
 class SampleStream(torch.utils.data.IterableDataset):
@@ -377,7 +439,20 @@ def _collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
         "up": soft(up_degrees, UP_BINS, _UP_SIGMA),
         "squeeze": torch.tensor([sample.squeeze or (0.0, 0.0) for sample in samples], dtype=torch.float32),
         "squeeze_known": torch.tensor([sample.squeeze is not None for sample in samples]),
+        "second_hand": torch.from_numpy(np.stack([_second_hand_target(sample) for sample in samples])).float(),
+        "second_hand_known": torch.tensor([sample.second_hand_known for sample in samples]),
     }
+
+
+def _second_hand_target(sample: Sample) -> np.ndarray:
+    """hand_net's `second_hand` target: a bump around the hand's direction, or all on the last bin
+    (no second hand); zeros where nothing is known (masked out of the loss)."""
+    target = np.zeros(SECOND_BINS + 1)
+    if sample.second_hand_known and sample.second_hand is None:
+        target[-1] = 1.0
+    elif sample.second_hand_known:
+        target[:-1] = cyclic_soft_label(sample.second_hand * SECOND_BINS / 360, SECOND_BINS, _SECOND_HAND_SIGMA)
+    return target
 
 
 def losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -393,6 +468,10 @@ def losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> 
         total = total + SQUEEZE_LOSS_WEIGHT * nn.functional.smooth_l1_loss(
             outputs["squeeze"][known], batch["squeeze"][known], beta=_SQUEEZE_BETA
         )
+    seconds_known = dial & batch["second_hand_known"]
+    if "second_hand" in outputs and bool(seconds_known.any()):
+        target, logits = batch["second_hand"][seconds_known], outputs["second_hand"][seconds_known]
+        total = total + SECOND_HAND_LOSS_WEIGHT * -(target * logits.log_softmax(1)).sum(1).mean()
     return total
 
 
@@ -424,15 +503,15 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
                       evaluate: Callable[[HandReaderNet], dict[str, float]], save: Callable[..., None],
                       batch_size: int = 32, learning_rate: float = 6e-4, eval_every: int = 400,
                       initial: Path | None = None, state_path: Path | None = None,
-                      reviewed: ReviewedFrames | None = None, new_heads: bool = False,
+                      reviewed: ReviewedFrames | None = None, new_heads: set[str] | frozenset[str] = frozenset(),
                       device: str | None = None, workers: int | None = None,
                       log: Callable[[str], None] = print) -> TrainingRecord:  # fmt: skip
     """Train for `steps` batches (counting those of the run `initial` continues), keeping the best
     model by `evaluate(model)["top1"]` at `out` and the latest state (weights, optimizer, step;
     about 50 MB, so never beside a committed checkpoint) at `state_path`, by default `out` + `.state`.
     `reviewed`: curator-reviewed frames (real_clocks.reviewed_frames) trained on beside the real clocks.
-    A checkpoint `initial` of an older network (no tilt or squeeze head) is trained as that network,
-    or with `new_heads` as the newest one, the heads it lacks starting afresh.
+    A checkpoint `initial` of an older network (without some of hand_net.OPTIONAL_HEADS) is trained
+    as that network, or with the `new_heads` named added to it, those starting afresh.
     Trains on `device` (a GPU where there is one), fed by `workers` loader processes (one on a CPU,
     whose cores the network needs; more on a GPU, which the samples' drawing would leave idle)."""
     torch.manual_seed(seed)
@@ -441,10 +520,11 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
     state = torch.load(initial, map_location="cpu", weights_only=False) if initial is not None else {}
     resumed = "optimizer" in state  # a run's latest state: continue it
     weights = state["model"] if resumed else state.get("state_dict")
-    if weights is not None and (resumed or not new_heads):
-        model = HandReaderNet(reads_tilt=_has_head(weights, "up"), reads_squeeze=_has_head(weights, "squeeze"))
+    if weights is not None:
+        held = {head for head in OPTIONAL_HEADS if _has_head(weights, head)}
+        model = HandReaderNet.with_heads(held if resumed else held | set(new_heads))
     else:
-        model = HandReaderNet()
+        model = HandReaderNet.with_heads(set(new_heads) or set(OPTIONAL_HEADS))
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     state_path = state_path or out.with_name(out.name + ".state")
@@ -457,7 +537,7 @@ def train_hand_reader(*, real_root: Path, background_root: Path, out: Path, seed
     elif weights is not None:  # a saved checkpoint: start from its weights
         missing, unexpected = model.load_state_dict({key: value.float() for key, value in weights.items()},
                                                     strict=False)  # fmt: skip
-        if unexpected or any(not key.startswith(("up.", "squeeze.")) for key in missing):
+        if unexpected or any(not key.startswith(tuple(f"{head}." for head in OPTIONAL_HEADS)) for key in missing):
             raise ValueError(f"{initial} does not hold a hand reader: {unexpected or missing}")
     warmup = 200
 

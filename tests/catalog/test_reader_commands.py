@@ -97,7 +97,7 @@ def test_train_reader_fine_tunes_validates_and_resumes(tiny_real_data, tmp_path,
     assert [entry["step"] for entry in entries[:2]] == [1, 2]
     assert entries[0]["n"] == 2, "the irsural-style photographs are the validation split"
     saved = torch.load(out, weights_only=False)
-    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze", "new runs read the tilt and squeeze"
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze-seconds", "new runs read every head"
     assert "--seed 3" in saved["command"]
     state = tmp_path / "var" / "train_reader" / "reader.pt.state"
     assert state.exists() and not out.with_name("reader.pt.state").exists(), "the 50 MB state stays under var/"
@@ -126,13 +126,13 @@ def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data,
                  "--init", str(tmp_path / "older.pt"), "--new-heads", "--learning-rate", "1e-9", "--out", str(out),
                  stdout=StringIO())  # fmt: skip
     saved = torch.load(out, weights_only=False)
-    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze"
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-squeeze-seconds"
     assert "--new-heads" in saved["command"]
-    assert "up.weight" in saved["state_dict"] and "squeeze.weight" in saved["state_dict"], "new heads start afresh"
+    assert {"up.weight", "squeeze.weight", "second_hand.weight"} <= set(saved["state_dict"]), "new heads start afresh"
     kept = older.state_dict()["minute.weight"].half().float()
     assert torch.allclose(saved["state_dict"]["minute.weight"].float(), kept, atol=1e-3), "the rest is carried over"
     # A reader of the tilt (the kind before the squeeze) still reads, and seeds the new kind with its tilt head.
-    tilt = HandReaderNet(pretrained=False, reads_squeeze=False)
+    tilt = HandReaderNet(pretrained=False, reads_squeeze=False, reads_seconds=False)
     save_checkpoint(tilt, record, tmp_path / "tilt.pt", "python manage.py train_reader --seed 1")
     assert "squeeze" not in ClockReader(tmp_path / "tilt.pt").probabilities([np.zeros((112, 112, 3), np.uint8)])
     call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
@@ -143,6 +143,16 @@ def test_train_reader_starts_the_newest_reader_from_an_older_one(tiny_real_data,
     kept = tilt.state_dict()["up.weight"].half().float()
     assert torch.allclose(saved["state_dict"]["up.weight"].float(), kept, atol=1e-3), "the tilt head is carried over"
     assert "squeeze.weight" in saved["state_dict"]
+    # Only the heads named are added: the second hand's beside the tilt, no squeeze.
+    call_command("train_reader", "--seed", "3", "--steps", "1", "--real-clocks", str(real), "--backgrounds",
+                 str(backgrounds), "--validation", str(tmp_path / "validation"), "--batch-size", "4",
+                 "--init", str(tmp_path / "tilt.pt"), "--new-heads", "second_hand", "--learning-rate", "1e-9",
+                 "--out", str(out), stdout=StringIO())  # fmt: skip
+    saved = torch.load(out, weights_only=False)
+    assert saved["architecture"] == "efficientnet-lite0-hands-tilt-seconds"
+    assert "second_hand.weight" in saved["state_dict"] and "squeeze.weight" not in saved["state_dict"]
+    reading = ClockReader(out).read([np.zeros((112, 112, 3), np.uint8)])[0]
+    assert 0.0 <= reading.confidence <= 1.0
 
 
 def test_train_reader_trains_the_network_its_checkpoint_holds_unless_asked_for_new_heads(tiny_real_data, tmp_path,
@@ -155,7 +165,7 @@ def test_train_reader_trains_the_network_its_checkpoint_holds_unless_asked_for_n
 
     settings.VAR_DIR = tmp_path / "var"
     real, backgrounds = tiny_real_data
-    tilt = HandReaderNet(pretrained=False, reads_squeeze=False)
+    tilt = HandReaderNet(pretrained=False, reads_squeeze=False, reads_seconds=False)
     save_checkpoint(tilt, TrainingRecord(1, 0, 4, 1e-4, 0, 0, {}, 0), tmp_path / "tilt.pt", "python manage.py x")
     out = tmp_path / "reader.pt"
     common = ["--seed", "3", "--steps", "2", "--real-clocks", str(real), "--backgrounds", str(backgrounds),
@@ -212,7 +222,7 @@ def _saved_reader(path: Path, seed: int, *, squeeze: bool = False) -> dict[str, 
     from pipeline.synth.hand_training import TrainingRecord
 
     torch.manual_seed(seed)
-    network = HandReaderNet(pretrained=False, reads_squeeze=squeeze)
+    network = HandReaderNet(pretrained=False, reads_squeeze=squeeze, reads_seconds=False)
     save_checkpoint(network, TrainingRecord(seed, 0, 4, 1e-4, 0, 0, {"top1": 0.5}, 0), path,
                     f"python manage.py train_reader --seed {seed}")  # fmt: skip
     return torch.load(path, weights_only=False)["state_dict"]

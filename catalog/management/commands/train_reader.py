@@ -17,6 +17,22 @@ _RECORDED = {"display", "polar", "seed", "steps", "eval_every", "real_clocks", "
              "epochs", "batch_size", "width", "learning_rate", "out", "init", "reviewed", "new_heads"}  # fmt: skip
 
 
+def _heads(named: list[str] | None) -> set[str]:
+    """The heads --new-heads adds: those named, all where it is given bare, none without it."""
+    from pipeline.read.hand_net import OPTIONAL_HEADS
+
+    if named is None:
+        return set()
+    return set(named or OPTIONAL_HEADS)
+
+
+def _values(value: object) -> list[str]:
+    """An option's value as the command line gave it: a flag's none, a list's each."""
+    if value is True:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
 class Command(BaseCommand):
     help = (
         "Fine-tune the clock reader (ImageNet EfficientNet-Lite0) on the real clocks of --real-clocks and on "
@@ -55,10 +71,11 @@ class Command(BaseCommand):
                                  "beside a GPU)")  # fmt: skip
         parser.add_argument("--out", type=Path, help="checkpoint to write (default: the one settings load)")
         parser.add_argument("--init", type=Path, help="continue from this checkpoint (or a run's .state file)")
-        parser.add_argument("--new-heads", action="store_true",
-                            help="train the newest network from an --init checkpoint of an older one, the heads it "
-                                 "lacks starting afresh (by default the checkpoint's own network is trained: a fresh "
-                                 "head misleads the decode until it has learned; models/README.md)")  # fmt: skip
+        parser.add_argument("--new-heads", nargs="*", choices=("up", "squeeze", "second_hand"), metavar="HEAD",
+                            help="train an --init checkpoint's network with these heads added (up, squeeze, "
+                                 "second_hand; all of them where none is named), the heads it lacks starting afresh "
+                                 "(by default the checkpoint's own network is trained: a fresh head misleads the "
+                                 "decode until it has learned; models/README.md)")  # fmt: skip
         parser.add_argument("--reviewed", type=Path,
                             help="an export_reviewed folder: the clocks curators confirmed or corrected, trained on "
                                  "beside the real clocks (hand reader)")  # fmt: skip
@@ -78,7 +95,7 @@ class Command(BaseCommand):
                 part
                 for key in sorted(options)
                 if key in _RECORDED and options[key] not in (None, False)
-                for part in ([f"--{key.replace('_', '-')}"] + ([] if options[key] is True else [str(options[key])]))
+                for part in ([f"--{key.replace('_', '-')}"] + _values(options[key]))
             ]
         command = "python manage.py train_reader " + shlex.join(given)
         if options["display"] or options["polar"]:
@@ -114,7 +131,7 @@ class Command(BaseCommand):
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
             initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
-            reviewed=reviewed, new_heads=options["new_heads"], workers=options["workers"], log=self.stdout.write,
+            reviewed=reviewed, new_heads=_heads(options["new_heads"]), workers=options["workers"], log=self.stdout.write,
         )  # fmt: skip
         self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
