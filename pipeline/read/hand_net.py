@@ -54,8 +54,13 @@ SQUEEZE_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze"
 # ... or the tilt and the second hand; or all three.
 SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-seconds"
 SQUEEZE_SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze-seconds"
-ARCHITECTURES = (ARCHITECTURE, TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE, SECONDS_ARCHITECTURE,
-                 SQUEEZE_SECONDS_ARCHITECTURE)
+ARCHITECTURES = (
+    ARCHITECTURE,
+    TILT_ARCHITECTURE,
+    SQUEEZE_ARCHITECTURE,
+    SECONDS_ARCHITECTURE,
+    SQUEEZE_SECONDS_ARCHITECTURE,
+)
 # The networks that read every direction against the crop's up.
 TILT_ARCHITECTURES = (TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE, SECONDS_ARCHITECTURE, SQUEEZE_SECONDS_ARCHITECTURE)
 # The heads a network may lack (an older checkpoint's), which `--new-heads` adds.
@@ -72,7 +77,8 @@ class HandReaderNet(nn.Module):
         reads_squeeze = reads_squeeze and reads_tilt
         reads_seconds = reads_seconds and reads_tilt
         self.width = width
-        self.architecture = ARCHITECTURE + "-tilt" * reads_tilt + "-squeeze" * reads_squeeze + "-seconds" * reads_seconds
+        reads = "-tilt" * reads_tilt + "-squeeze" * reads_squeeze + "-seconds" * reads_seconds
+        self.architecture = ARCHITECTURE + reads
         self.backbone = Backbone(pretrained=pretrained)
         self.where = nn.Sequential(nn.Conv2d(FEATURES, _MAP_CHANNELS, 1), nn.ReLU(inplace=True), nn.Flatten())
         features = FEATURES + _MAP_CHANNELS * _MAP_SIDE * _MAP_SIDE

@@ -253,8 +253,9 @@ def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
     if rng.random() < 0.5:
         radius = max(1, round(max(dial.widths) * rng.uniform(0.5, 1.0)))
         cv2.circle(image, (round(dial.pivot[0]), round(dial.pivot[1])), radius, colour, -1, cv2.LINE_AA)
-    base = _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal,
-                 seconds * 6.0 if with_second else None, with_second or dial.base.second_hand_known, seconds)  # fmt: skip
+    second_hand = seconds * 6.0 if with_second else None
+    base = _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal, second_hand,
+                 with_second or dial.base.second_hand_known, seconds)  # fmt: skip
     return base, hour, minute
 
 

@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 part
                 for key in sorted(options)
                 if key in _RECORDED and options[key] not in (None, False)
-                for part in ([f"--{key.replace('_', '-')}"] + _values(options[key]))
+                for part in (f"--{key.replace('_', '-')}", *_values(options[key]))
             ]
         command = "python manage.py train_reader " + shlex.join(given)
         if options["display"] or options["polar"]:
@@ -131,7 +131,8 @@ class Command(BaseCommand):
             evaluate=real_evaluator(validation), save=save, batch_size=options["batch_size"] or 32,
             learning_rate=options["learning_rate"] or 6e-4, eval_every=options["eval_every"],
             initial=options["init"], state_path=Path(settings.VAR_DIR) / "train_reader" / f"{out.name}.state",
-            reviewed=reviewed, new_heads=_heads(options["new_heads"]), workers=options["workers"], log=self.stdout.write,
+            reviewed=reviewed, new_heads=_heads(options["new_heads"]), workers=options["workers"],
+            log=self.stdout.write,
         )  # fmt: skip
         self.stdout.write(f"latest state (for --init): {Path(settings.VAR_DIR) / 'train_reader' / f'{out.name}.state'}")
         self.stdout.write(json.dumps({"checkpoint": str(out), "best_step": record.best_step,
