@@ -10,7 +10,13 @@ the label is the minute shown, as a clock's own time is. Half the images give th
 dial's box, half the whole picture. Variants: `upright`, `turned` (the whole clock turned up to
 ±20°), `small` (the picture 40-64 px).
 
-Writes DIR/labels.csv and the images (default var/datasets/plain-clocks-SEED), reads them with the
+`--painter opencv` draws the analog faces a third way, with OpenCV's primitives and its Hershey
+fonts (round and square cases, line and triangle hands), as another renderer the reader never saw.
+`--seconds zero` draws every clock at a whole minute, its second hand (where it has one) at 12
+over the minute hand's mark, as a renderer that draws hours and minutes only would.
+
+Writes DIR/labels.csv and the images (default var/datasets/plain-clocks-SEED, opencv-clocks-SEED,
+with `-zero` before the seed for whole minutes), reads them with the
 reader and detector in settings as eval_reader does (a picture without its box as
 pipeline/scan/still reads it), and prints one JSON object: top1 (hour exact, minute
 within 1) overall, by kind and by variant, with the share above the accept threshold.
@@ -31,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clockweb.settings")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
@@ -119,6 +126,71 @@ def draw_plain_analog(rng: np.random.Generator, hour: int, minute: int, second: 
     return image.resize((size, size), Image.Resampling.LANCZOS)
 
 
+HERSHEY_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+                 cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN)  # fmt: skip
+
+
+def draw_opencv_analog(rng: np.random.Generator, hour: int, minute: int, second: int, size: int) -> Image.Image:
+    """An analog face drawn with OpenCV at 4x (antialiased lines, Hershey numerals) and shrunk."""
+    big = size * SUPERSAMPLE
+    dark_face = rng.random() < 0.2
+    face, ink = _tone(rng, not dark_face), _tone(rng, dark_face)
+    image = np.full((big, big, 3), [int(v) for v in rng.integers(0, 256, 3)], np.uint8)
+    centre, radius = big // 2, int(big / 2 * rng.uniform(0.8, 0.96))
+    rim = max(1, int(radius * rng.uniform(0.01, 0.06)))
+    if rng.random() < 0.25:  # a square case
+        corners = (centre - radius, centre - radius), (centre + radius, centre + radius)
+        cv2.rectangle(image, *corners, face, -1, cv2.LINE_AA)
+        cv2.rectangle(image, *corners, ink, rim, cv2.LINE_AA)
+    else:
+        cv2.circle(image, (centre, centre), radius, face, -1, cv2.LINE_AA)
+        cv2.circle(image, (centre, centre), radius, ink, rim, cv2.LINE_AA)
+
+    def point(degrees: float, reach: float) -> tuple[int, int]:
+        angle = math.radians(degrees)
+        return round(centre + math.sin(angle) * reach), round(centre - math.cos(angle) * reach)
+
+    ticks = str(rng.choice(["none", "hours", "minutes"], p=[0.3, 0.35, 0.35]))
+    for tick in range(60 if ticks == "minutes" else 12 if ticks == "hours" else 0):
+        degrees = tick * (6 if ticks == "minutes" else 30)
+        major = degrees % 30 == 0
+        cv2.line(image, point(degrees, radius * (0.85 if major else 0.92)), point(degrees, radius * 0.96), ink,
+                 max(1, int(radius * (0.025 if major else 0.008))), cv2.LINE_AA)  # fmt: skip
+    numerals = str(rng.choice(["arabic", "roman", "none", "quarters"], p=[0.5, 0.2, 0.15, 0.15]))
+    if numerals != "none":
+        font, scale = int(rng.choice(HERSHEY_FONTS)), radius / 150 * rng.uniform(0.8, 1.2)
+        thickness = max(1, int(radius / 60))
+        for number in range(12):
+            if numerals == "quarters" and number % 3:
+                continue
+            text = ROMAN[number].replace("IIII", "IV") if numerals == "roman" else str(number or 12)
+            (width, height), _ = cv2.getTextSize(text, font, scale, thickness)
+            x, y = point(number * 30, radius * 0.72)
+            cv2.putText(image, text, (x - width // 2, y + height // 2), font, scale, ink, thickness, cv2.LINE_AA)
+    hand_colour = ink if rng.random() < 0.8 else _tone(rng, dark_face)
+    triangles = rng.random() < 0.5
+    past = minute + second / 60
+    hour_hand = (30 * (hour % 12) + 0.5 * past, radius * rng.uniform(0.45, 0.6), radius * rng.uniform(0.05, 0.09))
+    minute_hand = (6 * past, radius * rng.uniform(0.72, 0.9), radius * rng.uniform(0.025, 0.05))
+    for degrees, reach, width in (hour_hand, minute_hand):
+        if triangles:
+            across = math.radians(degrees)
+            side = np.array([math.cos(across), math.sin(across)]) * width / 2
+            base = np.array([centre, centre], float)
+            polygon = np.array([base + side, point(degrees, reach), base - side]).round().astype(np.int32)
+            cv2.fillPoly(image, [polygon], hand_colour, cv2.LINE_AA)
+        else:
+            cv2.line(image, (centre, centre), point(degrees, reach), hand_colour, max(1, int(width)), cv2.LINE_AA)
+    if rng.random() < 0.5:
+        cv2.line(image, (centre, centre), point(6 * second, radius * 0.9), (210, 30, 30), max(1, int(radius * 0.01)),
+                 cv2.LINE_AA)  # fmt: skip
+    cv2.circle(image, (centre, centre), max(2, int(radius * 0.04)), hand_colour, -1, cv2.LINE_AA)
+    return Image.fromarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+
+
+PAINTERS = {"pil": draw_plain_analog, "opencv": draw_opencv_analog}
+
+
 def _seven_segment(draw: ImageDraw.ImageDraw, digit: int, x: float, y: float, w: float, h: float, t: float,
                    colour: tuple[int, int, int]) -> None:  # fmt: skip
     lit = {0: "abcdef", 1: "bc", 2: "abdeg", 3: "abcdg", 4: "bcfg", 5: "acdfg", 6: "acdefg", 7: "abc",
@@ -164,12 +236,14 @@ def draw_plain_digital(rng: np.random.Generator, hour: int, minute: int, height:
     return image.resize((width // SUPERSAMPLE, height), Image.Resampling.LANCZOS)
 
 
-def render(rng: np.random.Generator, variant: str) -> tuple[Image.Image, int, int, tuple[int, int, int, int], str]:
+def render(rng: np.random.Generator, variant: str, painter: str = "pil",
+           seconds: str = "running") -> tuple[Image.Image, int, int, tuple[int, int, int, int], str]:  # fmt: skip
     """One clean clock: the picture, the time it shows (hour 0-23, minute), the clock's box, its kind."""
     hour, minute, second = int(rng.integers(0, 24)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
+    second = 0 if seconds == "zero" else second
     digital = rng.random() < 0.3
     size = int(rng.integers(40, 65)) if variant == "small" else int(rng.choice([96, 128, 160, 224, 320]))
-    clock = draw_plain_digital(rng, hour, minute, max(16, size // 3)) if digital else draw_plain_analog(
+    clock = draw_plain_digital(rng, hour, minute, max(16, size // 3)) if digital else PAINTERS[painter](
         rng, hour, minute, second, size)  # fmt: skip
     if variant == "turned":
         clock = clock.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BICUBIC, expand=True,
@@ -186,6 +260,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9300, help="never a training seed")
     parser.add_argument("--out", type=Path, help="default var/datasets/plain-clocks-SEED")
     parser.add_argument("--details", action="store_true", help="list the wrong readings")
+    parser.add_argument("--painter", choices=sorted(PAINTERS), default="pil", help="who draws the analog faces")
+    parser.add_argument("--seconds", choices=("running", "zero"), default="running",
+                        help="zero: every clock at a whole minute, its second hand at 12")  # fmt: skip
     args = parser.parse_args()
 
     import django
@@ -199,13 +276,15 @@ def main() -> None:
     from pipeline.scan.still import read_labelled
     from pipeline.synth.evaluation import UNREADABLE_BELOW, readings_scores
 
-    out = args.out or ROOT / "var" / "datasets" / f"plain-clocks-{args.seed}"
+    name = "plain-clocks" if args.painter == "pil" else f"{args.painter}-clocks"
+    name += "-zero" if args.seconds == "zero" else ""
+    out = args.out or ROOT / "var" / "datasets" / f"{name}-{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     cases = []
     for variant in ("upright", "turned", "small"):
         for index in range(args.count):
-            picture, hour, minute, box, kind = render(rng, variant)
+            picture, hour, minute, box, kind = render(rng, variant, args.painter, args.seconds)
             name = f"{variant}-{index:04d}.png"
             picture.save(out / name)
             given_box = box if index % 2 == 0 else None
@@ -229,7 +308,8 @@ def main() -> None:
             wrong.append({"file": row.file, "truth": f"{row.hour % 12 or 12}:{row.minute:02d}", "reading": str(reading),
                           "confidence": round(reading.confidence, 3), "kind": reading.kind})  # fmt: skip
 
-    report = {"benchmark": "plain_clocks", "seed": args.seed, "directory": str(out),
+    report = {"benchmark": "plain_clocks", "seed": args.seed, "painter": args.painter, "seconds": args.seconds,
+              "directory": str(out),
               **{group: readings_scores(results, ACCEPT_CONFIDENCE) for group, results in groups.items()}}  # fmt: skip
     if args.details:
         report["wrong"] = wrong

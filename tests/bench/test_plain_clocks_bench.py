@@ -36,15 +36,16 @@ def _near(angle: float, target: float) -> bool:
     return abs((angle - target + 180) % 360 - 180) < 4
 
 
+@pytest.mark.parametrize("painter", ["pil", "opencv"])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize(("hour", "minute"), [(3, 0), (10, 10), (7, 42)])
-def test_the_plain_renderer_points_the_minute_hand_at_the_labelled_minute(seed, hour, minute):
+def test_the_plain_renderer_points_the_minute_hand_at_the_labelled_minute(painter, seed, hour, minute):
     """The same face drawn at the minute and half an hour on: at a radius past every hour hand
     and within every minute hand, the pictures differ only where the two minute hands are."""
-    bench = load_bench("plain_clocks")
+    draw = load_bench("plain_clocks").PAINTERS[painter]
     later = (minute + 30) % 60
-    now = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, minute, 0, 320))
-    half_hour_on = np.asarray(bench.draw_plain_analog(np.random.default_rng(seed), hour, later, 0, 320))
+    now = np.asarray(draw(np.random.default_rng(seed), hour, minute, 0, 320))
+    half_hour_on = np.asarray(draw(np.random.default_rng(seed), hour, later, 0, 320))
     directions = _changed_directions(now, half_hour_on, 0.6)
     assert any(_near(direction, 6 * minute) for direction in directions), directions
     assert any(_near(direction, 6 * later) for direction in directions), directions
@@ -64,11 +65,12 @@ def test_the_plain_renderer_draws_the_labelled_time_on_its_displays():
     assert right >= 11, f"OCR read {right} of 12 plain displays at their labelled time"
 
 
-def test_every_variant_gives_a_time_a_box_inside_the_picture_and_a_kind():
+@pytest.mark.parametrize("painter", ["pil", "opencv"])
+def test_every_variant_gives_a_time_a_box_inside_the_picture_and_a_kind(painter):
     bench = load_bench("plain_clocks")
     rng = np.random.default_rng(9)
     for variant in ("upright", "turned", "small"):
-        picture, hour, minute, box, kind = bench.render(rng, variant)
+        picture, hour, minute, box, kind = bench.render(rng, variant, painter, "zero")
         assert 0 <= hour <= 23 and 0 <= minute <= 59
         x, y, width, height = box
         assert x + width <= picture.width and y + height <= picture.height
@@ -77,12 +79,12 @@ def test_every_variant_gives_a_time_a_box_inside_the_picture_and_a_kind():
 
 @pytest.mark.slow
 def test_it_reads_plain_clocks_and_prints_one_object(tmp_path):
-    command = [sys.executable, "bench/plain_clocks.py", "--count", "6", "--out", str(tmp_path)]
+    command = [sys.executable, "bench/plain_clocks.py", "--count", "6", "--out", str(tmp_path), "--painter", "opencv"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     (line,) = done.stdout.strip().splitlines()
     report = json.loads(line)
-    assert report["all"]["n"] == 18
+    assert report["all"]["n"] == 18 and report["painter"] == "opencv"
     assert {"upright", "turned", "small"} <= set(report)
     assert report["all"]["top1"] >= 0.5, "the reader reads most clean clocks"
     assert (tmp_path / "labels.csv").read_text().count("\n") == 19

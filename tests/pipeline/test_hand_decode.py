@@ -171,3 +171,44 @@ def test_the_reader_reads_the_hands_without_the_plain_hour_heads_vote():
     assert hand_reading(heads, "joint").hour == 3, "the hour head outvotes these hands when it has a vote"
     reading = hand_reading(heads)
     assert (reading.hour, reading.minute) == (6, 51)
+
+
+def _second_hand(at_second: float | None, sigma: float = 1.0) -> np.ndarray:
+    """A second_hand head: the hand at `at_second` (60 bins, then "none" at 0.02), or none (0.98)."""
+    if at_second is None:
+        head = np.full(61, 0.02 / 60)
+        head[-1] = 0.98
+        return head
+    return np.append(0.98 * _peak(60, at_second, sigma), 0.02)
+
+
+def test_a_dial_with_a_second_hand_reads_the_minute_its_hand_has_passed():
+    # 10:30:50: the minute hand has gone five sixths of the way to 31, the hour hand with it.
+    minute, hour_hand = _peak(60, 30 + 50 / 60, 0.8), _peak(120, _hour_hand_at(10, 30) + 50 / 60 / 6)
+    without = decode_joint(minute, hour_hand, second_hand=_second_hand(None))
+    assert (without.hour, without.minute) == (10, 31), "without a second hand: the nearest mark, as a person reads"
+    plain = decode_joint(minute, hour_hand)
+    assert (plain.hour, plain.minute) == (10, 31), "and so it reads without a second-hand head"
+    shown = decode_joint(minute, hour_hand, second_hand=_second_hand(50))
+    assert (shown.hour, shown.minute) == (10, 30), "the seconds say the hand is past 30, not short of 31"
+    # At 10:30:05 the hand is just past 30 either way.
+    early = decode_joint(_peak(60, 30 + 5 / 60, 0.8), hour_hand, second_hand=_second_hand(5))
+    assert (early.hour, early.minute) == (10, 30)
+
+
+def test_a_turned_dials_seconds_are_read_against_its_own_twelve():
+    from pipeline.read.decode import seconds_shown
+
+    # The second hand shows at 15 seconds on a crop whose dial's 12 is turned 30 degrees clockwise.
+    assert seconds_shown(_peak(60, 15), _peak(120, 30 / 3)) == pytest.approx(10, abs=0.3)
+    assert seconds_shown(_peak(60, 15)) == pytest.approx(15, abs=0.3)
+    assert seconds_shown(_peak(60, 59.5, 0.7)) == pytest.approx(59.5, abs=0.3), "between two bins"
+
+
+def test_an_unlikely_second_hand_changes_nothing():
+    minute, hour_hand = _peak(60, 12.6), _peak(120, _hour_hand_at(3, 12))
+    none = _second_hand(None)
+    none[-1], none[:-1] = 0.99, 0.01 / 60  # below the decode's floor for a second hand
+    assert np.allclose(time_posterior(minute, hour_hand), time_posterior(minute, hour_hand, second_hand=none))
+    assert not np.allclose(time_posterior(minute, hour_hand),
+                           time_posterior(minute, hour_hand, second_hand=_second_hand(40)))  # fmt: skip

@@ -170,6 +170,20 @@ def test_mirroring_back_maps_each_direction_and_squeeze_to_its_mirror_image():
     assert np.array_equal(_mirrored_back("kind", kind), kind)
 
 
+def test_a_second_hands_direction_turns_and_mirrors_but_its_absence_stays():
+    from pipeline.read.reader import _mirrored_back, _turned_back
+
+    second_hand = np.zeros((2, 61))
+    second_hand[0, 10], second_hand[0, 60] = 0.6, 0.4  # perhaps at ten seconds, perhaps none
+    second_hand[1, 60] = 1.0  # none
+    mirrored = _mirrored_back("second_hand", second_hand)
+    assert mirrored[0, 50] == 0.6 and mirrored[0, 60] == 0.4 and mirrored[1, 60] == 1.0
+    turned = _turned_back("second_hand", second_hand, 12)  # two seconds on
+    assert (
+        turned[0, 12] == pytest.approx(0.6) and turned[0, 60] == 0.4 and turned[1].tolist() == second_hand[1].tolist()
+    )
+
+
 def test_reading_a_mirrored_crop_mirrors_the_hand_distributions(reader):
     from pipeline.read.reader import _mirrored_back, mirror
 

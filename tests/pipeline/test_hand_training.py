@@ -190,3 +190,40 @@ def test_the_training_stream_draws_reviewed_clocks_and_displays(tmp_path, monkey
     times = {(sample.hour, sample.minute) for sample in samples if sample.kind == KINDS.index("analog")}
     assert {(4, 20), (8, 45)} <= times, "the reviewed clocks are trained on at the times curators gave"
     assert any(sample.kind == KINDS.index("digital") for sample in samples)
+
+
+def test_the_second_hand_target_says_where_it_points_that_there_is_none_or_nothing():
+    from pipeline.synth.hand_training import Sample, _second_hand_target
+
+    image = np.zeros((112, 112, 3), np.uint8)
+    pointing = _second_hand_target(Sample(image, 0, 3, 10, second_hand=90.0, second_hand_known=True))
+    assert pointing.argmax() == 15 and pointing[-1] == 0 and pointing.sum() == pytest.approx(1)
+    none = _second_hand_target(Sample(image, 0, 3, 10, second_hand_known=True))
+    assert none[-1] == 1 and none.sum() == 1
+    assert not _second_hand_target(Sample(image, 0, 3, 10)).any(), "unknown: masked out of the loss"
+
+
+def test_a_repainted_second_hand_is_drawn_where_its_label_says_and_carries_the_minute_hand(monkeypatch):
+    from pipeline.synth import hand_training
+    from pipeline.synth.hand_training import _Base, _Dial, repainted
+
+    monkeypatch.setattr(hand_training, "REPAINTED_SECOND_HAND_SHARE", 1.0)
+    monkeypatch.setattr(hand_training, "SECOND_AT_TWELVE_SHARE", 0.0)
+    face = np.full((200, 200, 3), 200, np.uint8)
+    dial = _Dial(_Base(face, (100.0, 100.0), 90.0, 0, 0), (100.0, 100.0), (40.0, 70.0), (6.0, 4.0), (20, 20, 20))
+    checked = 0
+    for seed in range(12):
+        base, hour, minute = repainted(dial, np.random.default_rng(seed))
+        assert base.second_hand_known and base.second_hand == pytest.approx(base.seconds * 6)
+        minute_hand = (minute + base.seconds / 60) * 6
+        if _apart(minute_hand, base.second_hand) < 30 or _apart(hour * 30 + minute_hand / 12, base.second_hand) < 30:
+            continue  # the other hands would cover the same pixels
+        checked += 1
+        changed = np.abs(base.image.astype(int) - face).max(axis=2) > 40
+        radians = math.radians(base.second_hand)
+        x, y = round(100 + 60 * math.sin(radians)), round(100 - 60 * math.cos(radians))
+        assert changed[y - 1 : y + 2, x - 1 : x + 2].any(), f"seed {seed}: no second hand at {base.second_hand}°"
+        wrong = math.radians(base.second_hand + 90)
+        x, y = round(100 + 60 * math.sin(wrong)), round(100 - 60 * math.cos(wrong))
+        assert not changed[y - 1 : y + 2, x - 1 : x + 2].any() or _apart(minute_hand, base.second_hand + 90) < 20
+    assert checked >= 4
