@@ -50,51 +50,12 @@ MINUTE_HAND_PAST_MARK = 0.0
 
 # Tilts less likely than this share of the likeliest are not scored (they change nothing).
 _UNLIKELY_TILT = 1e-3
-# A dial whose second hand is less likely than this is read as one without (it changes nothing).
-_UNLIKELY_SECOND_HAND = 0.02
 
 
 def time_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
-                   up: np.ndarray | None = None, squeeze: np.ndarray | None = None,
-                   second_hand: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                   up: np.ndarray | None = None, squeeze: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The probability of each of the 720 dial times, from the minute head (60), the hour-hand
     head (any number of bins around the dial) and, if given, the plain hour head (12).
-
-    With `second_hand` (hand_net: 60 directions and a last bin for "none"), a dial with a second
-    hand is read as a clock shows its own time: the minute its hand has passed, the hand as far
-    past that mark as the seconds say (10:30 at 10:30:50, where the hand is nearly at 31). A dial
-    without one is read at the nearest mark, as a person reads it. The two readings are weighed by
-    how likely the second hand is."""
-    without = _hand_posterior(minute, hour_hand, hour, up, squeeze, MINUTE_HAND_PAST_MARK)
-    if second_hand is None:
-        return without
-    present = 1.0 - float(second_hand[-1])
-    if present < _UNLIKELY_SECOND_HAND:
-        return without
-    seconds = seconds_shown(second_hand[:-1], up)
-    with_seconds = _hand_posterior(minute, hour_hand, hour, up, squeeze, seconds / 60)
-    return (1 - present) * without + present * with_seconds
-
-
-def seconds_shown(directions: np.ndarray, up: np.ndarray | None = None) -> float:
-    """The second on the dial where the second hand points likeliest (`directions`: bins clockwise
-    from the crop's up), against the dial's 12 where `up` says where that is. A second or two off
-    moves the minute hand a thirtieth of a minute, so the likeliest tilt is enough."""
-    pointing = (float(directions.argmax()) + 0.5 * _neighbour_lean(directions)) * 360 / len(directions)
-    tilt = 0.0 if up is None else float(up.argmax()) * 360 / len(up)
-    return ((pointing - tilt) % 360) / 6.0
-
-
-def _neighbour_lean(distribution: np.ndarray) -> float:
-    """Which way between its neighbours a distribution's peak leans (-1 to 1, in bins)."""
-    peak = int(distribution.argmax())
-    before, after = distribution[(peak - 1) % len(distribution)], distribution[(peak + 1) % len(distribution)]
-    return float((after - before) / max(float(distribution[peak]), 1e-12))
-
-
-def _hand_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None, up: np.ndarray | None,
-                    squeeze: np.ndarray | None, past_mark: float) -> np.ndarray:  # fmt: skip
-    """`time_posterior` with each time's minute hand looked for `past_mark` minutes past its mark.
 
     With `up` (where the dial's 12 points: bins clockwise from the crop's up), the hand heads
     are read against the crop's up: a time is scored at every tilt of the dial, the hands it
@@ -112,7 +73,7 @@ def _hand_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray 
         up_at_tilt = at_positions(up, seen_up * len(up) / 360)
         likely = np.flatnonzero(up_at_tilt >= up_at_tilt.max() * _UNLIKELY_TILT)
         tilts, tilt_scores = every_tilt[likely], np.log(up_at_tilt[likely] + _FLOOR)
-    hand_minutes = dial + past_mark
+    hand_minutes = dial + MINUTE_HAND_PAST_MARK
     minute_degrees = (hand_minutes % 60) * 6.0 + tilts[:, None]
     hour_degrees = hand_minutes * 0.5 + tilts[:, None]
     if stretch is not None:
@@ -128,11 +89,10 @@ def _hand_posterior(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray 
 
 
 def decode_joint(minute: np.ndarray, hour_hand: np.ndarray, hour: np.ndarray | None = None,
-                 up: np.ndarray | None = None, squeeze: np.ndarray | None = None,
-                 second_hand: np.ndarray | None = None) -> DialTime:  # fmt: skip
+                 up: np.ndarray | None = None, squeeze: np.ndarray | None = None) -> DialTime:  # fmt: skip
     """The most likely time, and the probability mass within a minute of it (which is what
     top1 counts as right)."""
-    return decode_posterior(time_posterior(minute, hour_hand, hour, up, squeeze, second_hand))
+    return decode_posterior(time_posterior(minute, hour_hand, hour, up, squeeze))
 
 
 def decode_posterior(posterior: np.ndarray) -> DialTime:

@@ -10,10 +10,11 @@ What it predicts, from one square crop around a clock:
 - `squeeze` (networks that read the squeeze): how an oblique dial is squeezed, the vector of
   read/dial_geometry, regressed (2 numbers, not a distribution);
 - `second_hand` (networks that read the seconds): where the second hand points, 60 bins, and a
-  61st for "no second hand". A clock's own time is the minute its hand has passed (10:30 at
-  10:30:50, the seconds carrying the minute hand most of the way to 31); the second hand says how
-  far past, so the decode reads that minute rather than the nearest mark, and does not take a
-  second hand for the minute hand.
+  61st for "no second hand". Learned so that the network tells the thin hand from the minute
+  hand (a second hand at 12 over a clock drawn at a whole minute pulled the minute towards 12).
+  The decode does not read it: reading the minute a second hand says the minute hand has passed
+  (10:30 at 10:30:50) put staged product photographs (10:10 with the second hand at 35) a
+  minute early, which the real labels are not (models/README.md, run 38).
 
 A network that reads the tilt reads every direction against the crop's own up (0 = straight up,
 clockwise): where each hand points and where the dial's 12 is. A hand is a line, found where it

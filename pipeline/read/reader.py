@@ -408,8 +408,7 @@ def _row(heads: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
 def hand_time_posterior(heads: dict[str, np.ndarray], minute: np.ndarray, decode: str = HAND_DECODE) -> np.ndarray:
     """The 720 dial times' posterior from one crop's heads, as `decode` ("joint" or "hands") reads them."""
     hour = heads["hour"] if decode == "joint" else None
-    return dial_decode.time_posterior(minute, heads["hour_hand"], hour, heads.get("up"), heads.get("squeeze"),
-                                      heads.get("second_hand"))  # fmt: skip
+    return dial_decode.time_posterior(minute, heads["hour_hand"], hour, heads.get("up"), heads.get("squeeze"))
 
 
 def _decode(probabilities: dict[str, np.ndarray]) -> Reading:
