@@ -171,4 +171,3 @@ def test_the_reader_reads_the_hands_without_the_plain_hour_heads_vote():
     assert hand_reading(heads, "joint").hour == 3, "the hour head outvotes these hands when it has a vote"
     reading = hand_reading(heads)
     assert (reading.hour, reading.minute) == (6, 51)
-
