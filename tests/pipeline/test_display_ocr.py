@@ -196,6 +196,8 @@ def test_a_thin_leading_one_ocr_lost_is_put_back_where_the_recognizer_sees_it():
     # Two digits written, or a 1 that would make no hour (9 PM is no 19 PM), stay as OCR read them.
     assert choose_display_reading(sees_a_one, parse_time_text("08:47", 0.9))[0].hour == 8
     assert choose_display_reading(sees_a_one, parse_time_text("9:47 PM", 0.9))[0].hour == 9
+    # A lone 1 is the 1 the recognizer sees in its tens place ("1:16" laid into four places), not a lost one.
+    assert choose_display_reading(sees_a_one, parse_time_text("1:16", 0.95))[0].hour == 1
 
 
 def test_the_recognizer_weighs_a_time_written_either_way():
