@@ -276,9 +276,9 @@ def main() -> None:
     from pipeline.scan.still import read_labelled
     from pipeline.synth.evaluation import UNREADABLE_BELOW, readings_scores
 
-    name = "plain-clocks" if args.painter == "pil" else f"{args.painter}-clocks"
-    name += "-zero" if args.seconds == "zero" else ""
-    out = args.out or ROOT / "var" / "datasets" / f"{name}-{args.seed}"
+    dataset = "plain-clocks" if args.painter == "pil" else f"{args.painter}-clocks"
+    dataset += "-zero" if args.seconds == "zero" else ""
+    out = args.out or ROOT / "var" / "datasets" / f"{dataset}-{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     cases = []

@@ -46,24 +46,15 @@ _MAP_CHANNELS = 32
 _MAP_SIDE = 4  # about INPUT_SIZE / 32
 
 
-# The names checkpoints record: hands read against the dial's 12, or against the crop's up with
-# the dial's tilt read beside them.
+# The names checkpoints record: hands read against the dial's 12 (ARCHITECTURE), or against the
+# crop's up with the dial's tilt read beside them ("-tilt"), and with that how an oblique dial is
+# squeezed ("-squeeze"), where the second hand points ("-seconds"), or both.
 ARCHITECTURE = "efficientnet-lite0-hands"
-TILT_ARCHITECTURE = "efficientnet-lite0-hands-tilt"
-# ... and also how an oblique dial is squeezed.
-SQUEEZE_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze"
-# ... or the tilt and the second hand; or all three.
-SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-seconds"
-SQUEEZE_SECONDS_ARCHITECTURE = "efficientnet-lite0-hands-tilt-squeeze-seconds"
-ARCHITECTURES = (
-    ARCHITECTURE,
-    TILT_ARCHITECTURE,
-    SQUEEZE_ARCHITECTURE,
-    SECONDS_ARCHITECTURE,
-    SQUEEZE_SECONDS_ARCHITECTURE,
-)
+TILT_ARCHITECTURE = ARCHITECTURE + "-tilt"
+_TILT_VARIANTS = ("", "-squeeze", "-seconds", "-squeeze-seconds")
+ARCHITECTURES = (ARCHITECTURE, *(TILT_ARCHITECTURE + reads for reads in _TILT_VARIANTS))
 # The networks that read every direction against the crop's up.
-TILT_ARCHITECTURES = (TILT_ARCHITECTURE, SQUEEZE_ARCHITECTURE, SECONDS_ARCHITECTURE, SQUEEZE_SECONDS_ARCHITECTURE)
+TILT_ARCHITECTURES = tuple(name for name in ARCHITECTURES if name.startswith(TILT_ARCHITECTURE))
 # The heads a network may lack (an older checkpoint's), which `--new-heads` adds.
 OPTIONAL_HEADS = ("up", "squeeze", "second_hand")
 # Heads whose outputs are numbers, not logits of a distribution.

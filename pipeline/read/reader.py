@@ -289,8 +289,9 @@ class ClockReader:
         return readings
 
 
-# The heads that say where something on the dial points, and so turn with the crop.
-_HAND_HEADS = ("minute", "hour_hand", "up")
+# The heads that say where something on the dial points, and so turn with the crop: how many bins
+# each ends with that are no direction (the second hand's "none"), which stay as they are.
+_DIRECTION_HEADS = {"minute": 0, "hour_hand": 0, "up": 0, "second_hand": 1}
 # Heads the mirrored view has no vote in: a mirrored hour is no whole hour, and a mirrored display
 # is not what the kind head learned (bench/plain_clocks' displays: 0.940 with its vote, 0.946 without).
 _NOT_MIRRORED = ("hour", "kind")
@@ -298,10 +299,8 @@ _NOT_MIRRORED = ("hour", "kind")
 
 def _turned_back(head: str, values: np.ndarray, degrees: float) -> np.ndarray:
     """A head's outputs for a crop turned `degrees`, as they would be for the crop itself."""
-    if head in _HAND_HEADS:
-        return turn_back(values, degrees)
-    if head == "second_hand":  # its directions turn; its last bin, "no second hand", stays
-        return np.concatenate([turn_back(values[:, :-1], degrees), values[:, -1:]], axis=1)
+    if head in _DIRECTION_HEADS:
+        return _on_directions(head, values, lambda directions: turn_back(directions, degrees))
     if head == "squeeze":
         return turned_squeeze(values, degrees)
     return values
@@ -311,13 +310,19 @@ def _mirrored_back(head: str, values: np.ndarray) -> np.ndarray:
     """A head's outputs for a crop mirrored left to right, as they would be for the crop itself:
     a direction θ clockwise from up is -θ in the mirror (bin i <-> bin -i), and a squeeze axis at
     φ from the x axis is π - φ (its vector, at 2φ, keeps its cosine and negates its sine)."""
-    if head in _HAND_HEADS:
-        return np.roll(values[:, ::-1], 1, axis=1)
-    if head == "second_hand":
-        return np.concatenate([np.roll(values[:, -2::-1], 1, axis=1), values[:, -1:]], axis=1)
+    if head in _DIRECTION_HEADS:
+        return _on_directions(head, values, lambda directions: np.roll(directions[:, ::-1], 1, axis=1))
     if head == "squeeze":
         return values * np.array([1.0, -1.0])
     return values
+
+
+def _on_directions(head: str, values: np.ndarray, move: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`move` applied to a direction head's bins that are directions, the others kept."""
+    others = _DIRECTION_HEADS[head]
+    if not others:
+        return move(values)
+    return np.concatenate([move(values[:, :-others]), values[:, -others:]], axis=1)
 
 
 def mirror(crop: np.ndarray) -> np.ndarray:

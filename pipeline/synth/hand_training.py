@@ -28,7 +28,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -53,7 +53,6 @@ from pipeline.read.hand_net import (
 )
 from pipeline.read.reader import CROP_MARGIN, HAND_DECODE, ClockReader, crop_clock, hand_reading, hand_time_posterior
 from pipeline.synth.clocks import (
-    DrawnTime,
     damage,
     draw_analog,
     paste,
@@ -210,8 +209,7 @@ def _dial(clock: RealClock) -> _Dial | None:
         lengths.append(length)
         widths.append(max(1.0, area / max(length, 1.0)))
     # Every annotated hand is painted out, a second hand too: where all are annotated, none is left.
-    return _Dial(_Base(painted, base.centre, base.half, base.hour, base.minute, base.frontal, None,
-                       base.second_hand_known), pivot, tuple(lengths), tuple(widths), colour)  # fmt: skip
+    return _Dial(replace(base, image=painted, second_hand=None), pivot, tuple(lengths), tuple(widths), colour)
 
 
 def _hand(pivot: tuple[float, float], degrees: float, length: float, width: float, tail: float) -> np.ndarray:
@@ -253,9 +251,8 @@ def repainted(dial: _Dial, rng: np.random.Generator) -> tuple[_Base, int, int]:
     if rng.random() < 0.5:
         radius = max(1, round(max(dial.widths) * rng.uniform(0.5, 1.0)))
         cv2.circle(image, (round(dial.pivot[0]), round(dial.pivot[1])), radius, colour, -1, cv2.LINE_AA)
-    second_hand = seconds * 6.0 if with_second else None
-    base = _Base(image, dial.base.centre, dial.base.half, hour, minute, dial.base.frontal, second_hand,
-                 with_second or dial.base.second_hand_known, seconds)  # fmt: skip
+    base = replace(dial.base, image=image, hour=hour, minute=minute, second_hand=seconds * 6.0 if with_second else None,
+                   second_hand_known=with_second or dial.base.second_hand_known, seconds=seconds)  # fmt: skip
     return base, hour, minute
 
 
@@ -324,8 +321,7 @@ def _background_patch(backgrounds: list[np.ndarray], rng: np.random.Generator, s
 def rendered_on_photo(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> Sample:
     """A rendered analog clock set into a real photograph and cropped around."""
     native = int(rng.choice([48, 64, 96, 128, 160]))
-    drawn = random_time(rng)
-    drawn = DrawnTime(drawn.hour, drawn.minute, _drawn_seconds(rng))
+    drawn = replace(random_time(rng), second=_drawn_seconds(rng))
     style = random_analog_style(rng)
     clock = draw_analog(drawn, style, native, rng)
     sprite, warp = perspective_warp(clock.image, rng, strength=float(rng.uniform(0.0, 0.2)))
